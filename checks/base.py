@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
@@ -22,6 +21,7 @@ from checks.secrets import Scrubber, SecretError
 from checks.status import Status
 from checks.target import Target
 from checks.thresholds import Levels
+from checks.timeouts import CallTimedOut, call_with_timeout
 
 Clock = Callable[[], dt.datetime]
 
@@ -105,30 +105,30 @@ class Check(abc.ABC):
         started_at = clock()
         start = time.monotonic()
         ctx.deadline = min(ctx.deadline, start + timeout)
-        outcomes: list[Outcome] = []
-        failure: list[BaseException] = []
+        outcomes: list[Outcome] = []  # filled as the check yields, so a timeout keeps what was done
+        boundary = f"check:{self.name}:{ctx.target.name}"
 
         def work() -> None:
-            try:
-                for outcome in self.run(ctx, params):
-                    outcomes.append(outcome)
-            except BaseException as exc:  # noqa: BLE001 - the boundary: everything becomes UNKNOWN
-                failure.append(exc)
+            for outcome in self.run(ctx, params):
+                outcomes.append(outcome)
 
-        # A daemon thread, not an executor: a check stuck in an uninterruptible call (a hung NFS
-        # mount) must neither hold up the caller nor keep the process from exiting.
-        worker = threading.Thread(target=work, name=f"check:{self.name}:{ctx.target.name}", daemon=True)
-        worker.start()
-        worker.join(timeout)
+        failure: Outcome | None = None
+        try:
+            call_with_timeout(work, timeout, boundary)
+        except CallTimedOut as exc:
+            if exc.name != boundary:  # a bounded call inside the check, not the check itself
+                failure = Outcome(summary=self.describe_failure(exc), status=Status.UNKNOWN, collected=False)
+            else:
+                reason = f"timed out after {timeout:g} s"
+                if outcomes:
+                    reason += f" ({len(outcomes)} item(s) checked before)"
+                failure = Outcome(summary=reason, status=Status.UNKNOWN, collected=False)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the boundary: every failure is UNKNOWN
+            failure = Outcome(summary=self.describe_failure(exc), status=Status.UNKNOWN, collected=False)
         duration = time.monotonic() - start
         done = list(outcomes)
-        if worker.is_alive():
-            reason = f"timed out after {timeout:g} s"
-            if done:
-                reason += f" ({len(done)} item(s) checked before)"
-            done.append(Outcome(summary=reason, status=Status.UNKNOWN, collected=False))
-        elif failure:
-            done.append(Outcome(summary=self.describe_failure(failure[0]), status=Status.UNKNOWN, collected=False))
+        if failure is not None:
+            done.append(failure)
         elif not done:
             done.append(Outcome(summary="the check returned no items", status=Status.UNKNOWN, collected=False))
         return [self._record(ctx, outcome, started_at, duration) for outcome in done]

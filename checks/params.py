@@ -10,9 +10,12 @@ from checks.errors import ConfigError, Path, Problem
 
 
 class CheckParams(BaseModel):
-    """Base of every check's parameters. Unknown keys are errors (a typo must not pass silently)."""
+    """Base of every check's parameters. Unknown keys are errors (a typo must not pass silently).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Defaults are validated too, so a default threshold is a parsed Range like a configured one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     timeout: PositiveFloat | None = Field(
         default=None, description="seconds before the check is abandoned as UNKNOWN (default: the check's own)"
