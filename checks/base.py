@@ -194,8 +194,8 @@ def format_value(value: float, unit: str = "") -> str:
     if unit == "B/s":
         return format_bytes(value) + "/s"
     number = f"{value:.1f}" if not float(value).is_integer() else str(int(value))
-    if unit == "%":
-        return number + "%"
+    if unit in ("%", "/s"):
+        return number + unit
     return f"{number} {unit}".rstrip()
 
 
@@ -206,3 +206,18 @@ def format_bytes(value: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     raise AssertionError("unreachable")
+
+
+def failure_result(
+    target: str, check: str, status: Status, reason: str, started_at: dt.datetime | None = None, duration: float = 0.0
+) -> Result:
+    """A result for a check that did not run at all (target unreachable, no way to reach it)."""
+    return Result(
+        target=target,
+        check=check,
+        status=status,
+        summary=reason,
+        started_at=started_at or utcnow(),
+        duration_seconds=round(duration, 6),
+        collected=False,
+    )

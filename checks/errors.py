@@ -47,6 +47,10 @@ class ConfigError(Exception):
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
 
+    @classmethod
+    def single(cls, message: str, file: str | None = None, line: int | None = None) -> "ConfigError":
+        return cls([Problem((), message, file, line)])
+
 
 class CheckUnavailable(Exception):
     """A check exists but cannot run here (a missing optional dependency, an unsupported OS)."""

@@ -110,7 +110,7 @@ def _number(text: str, original: Any) -> float:
 
 
 def _fmt(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
 
 
 def _annotated(direction: Direction):

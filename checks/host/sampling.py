@@ -21,13 +21,13 @@ def rates_over_interval(
     An entity that is new since the previous sample, or whose counter was reset, gets None rates.
     """
     if ctx.rates.previous(key) is None:
-        _store(ctx, key, read(), width)
+        record_sample(ctx, key, read(), width)
         # Never sleep past the check's own deadline: leave time to read the second sample.
         time.sleep(max(0.0, min(interval, ctx.remaining() - 0.5)))
-    return _store(ctx, key, read(), width)
+    return record_sample(ctx, key, read(), width)
 
 
-def _store(ctx: CheckContext, key: Hashable, sample: Counters, width: int | None) -> dict[str, dict[str, float | None]]:
+def record_sample(ctx: CheckContext, key: Hashable, sample: Counters, width: int | None) -> dict[str, dict[str, float | None]]:
     ctx.rates.update(key, {})  # marks when this set of counters was last sampled
     out: dict[str, dict[str, float | None]] = {}
     for entity, counters in sample.items():
