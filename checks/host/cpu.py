@@ -19,9 +19,9 @@ class CpuParams(CheckParams):
     warning: UpperLimit = Field(default=80, description="utilisation % (all CPUs) at which to warn")
     critical: UpperLimit = Field(default=90, description="utilisation % at which the state is critical")
     iowait_warning: UpperLimit | None = Field(default=20, description="% of time waiting for I/O")
-    iowait_critical: UpperLimit | None = None
+    iowait_critical: UpperLimit | None = Field(default=None, description="% of time waiting for I/O, critical")
     steal_warning: UpperLimit | None = Field(default=10, description="% of time stolen by the hypervisor")
-    steal_critical: UpperLimit | None = None
+    steal_critical: UpperLimit | None = Field(default=None, description="% of time stolen, critical")
     interval: PositiveFloat = Field(
         default=2.0, le=60, description="seconds between the two samples when no earlier sample is held"
     )

@@ -26,7 +26,7 @@ class NetworkInterfacesParams(CheckParams):
     utilisation_warning: UpperLimit | None = Field(
         default=90, description="% of link speed (busier direction) to warn at, where the speed is known"
     )
-    utilisation_critical: UpperLimit | None = None
+    utilisation_critical: UpperLimit | None = Field(default=None, description="% of link speed, critical")
     link_down: Status = Field(
         default=Status.CRITICAL,
         description="status of an interface that is administratively up but has no carrier",

@@ -1,0 +1,297 @@
+"""The ``patrol`` command.
+
+Exit codes follow Nagios for patrol outcomes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) and
+sysexits(3) otherwise: 64 usage error, 69 store unavailable, 78 configuration error.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from checks.errors import CheckUnavailable, ConfigError, Problem
+from checks.registry import UnknownCheck, default_registry
+
+EX_USAGE = 64
+EX_UNAVAILABLE = 69
+EX_CONFIG = 78
+
+DEFAULT_INVENTORY = "inventory.yaml"
+DEFAULT_REPORT_DIR = "var/reports"
+
+
+def _inventory_option(f):
+    return click.option(
+        "--inventory",
+        "-i",
+        "inventory_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=lambda: os.environ.get("PATROL_INVENTORY", DEFAULT_INVENTORY),
+        show_default="inventory.yaml, or $PATROL_INVENTORY",
+        help="Ansible-style YAML inventory.",
+    )(f)
+
+
+def _db_option(f):
+    return click.option(
+        "--db",
+        "db_url",
+        default=None,
+        help="SQLAlchemy URL of the store (default: $PATROL_DB, else sqlite:///var/patrol.db).",
+    )(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="patrol", prog_name="patrol")
+def cli() -> None:
+    """Patrol: scheduled health patrols, checks and inspection reports."""
+
+
+# -- patrol run ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("playbook_path", metavar="PLAYBOOK", type=click.Path(dir_okay=False, path_type=Path))
+@_inventory_option
+@click.option("--limit", "-l", default=None, help="Further limit the hosts with an inventory pattern.")
+@_db_option
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_REPORT_DIR,
+    show_default=True,
+    help="Directory for the inspection report.",
+)
+@click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True, help="Checks run at once.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the report paths and the worst status.")
+def run(playbook_path, inventory_path, limit, db_url, report_dir, workers, quiet) -> None:
+    """Run every task of PLAYBOOK now, store the results and write the inspection report.
+
+    Exits 0 when all is OK, 1 when the worst is WARNING, 2 on any CRITICAL, 3 on any UNKNOWN
+    and no CRITICAL, 78 on configuration errors.
+    """
+    from collector import console
+    from collector.patrol import run_patrol
+    from collector.runner import Runner
+    from collector.store.store import Store, default_url
+
+    registry = default_registry()
+    inventory, playbook = _load(inventory_path, playbook_path, registry)
+    store = Store.open(db_url or default_url())
+    try:
+        with console.Progress(enabled=not quiet) as progress:
+            outcome = run_patrol(
+                playbook,
+                inventory,
+                registry,
+                store,
+                report_dir,
+                limit=limit,
+                runner=Runner(max_workers=workers),
+                on_plan=progress.start,
+                on_done=progress.advance,
+            )
+    finally:
+        store.close()
+    console.print_patrol(outcome, quiet=quiet)
+    sys.exit(outcome.status.code)
+
+
+# -- patrol check -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--target", "-t", default=None, help="Inventory host to check (default: this machine).")
+@_inventory_option
+@click.option("--set", "-s", "settings", multiple=True, metavar="KEY=VALUE", help="A parameter (YAML value).")
+@click.option(
+    "--format", "-f", "fmt", type=click.Choice(["table", "json", "nagios"]), default="table", show_default=True
+)
+def check(name, target, inventory_path, settings, fmt) -> None:
+    """Run one check NAME now and print its results.
+
+    With --format nagios the output is a Nagios plugin answer (perfdata included) and the exit
+    code is 0-3, so Nagios, Icinga or Checkmk can run any Patrol check.
+    """
+    from checks.target import LOCALHOST
+    from collector import console
+    from collector.config.inventory import load_inventory
+    from collector.planner import Assignment
+    from collector.runner import Runner
+
+    registry = default_registry()
+    try:
+        check_ = registry.get(name)
+    except (UnknownCheck, CheckUnavailable) as exc:
+        raise ConfigError.single(str(exc)) from None
+    params = check_.validate(_parse_settings(settings), path=("--set",))
+    if target is None:
+        host = LOCALHOST
+    else:
+        inventory = load_inventory(inventory_path)
+        matched = inventory.select(target)
+        if len(matched) != 1:
+            raise ConfigError.single(f"--target {target!r} matches {len(matched)} hosts; name exactly one")
+        host = matched[0]
+    results = Runner(max_workers=1).run([Assignment("ad hoc", host, check_, params)])
+    if fmt == "nagios":
+        from collector.nagios import nagios_output
+
+        text, code = nagios_output(name, results)
+        click.echo(text)
+        sys.exit(code)
+    if fmt == "json":
+        click.echo(json.dumps([r.to_json_dict() for r in results], indent=2))
+    else:
+        console.print_results(results)
+    from checks.status import Status
+
+    sys.exit(Status.worst(r.status for r in results).code)
+
+
+def _parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    problems = []
+    for setting in settings:
+        key, sep, raw = setting.partition("=")
+        if not sep or not key.strip():
+            problems.append(Problem(("--set",), f"expected KEY=VALUE, got {setting!r}"))
+            continue
+        try:
+            params[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            problems.append(Problem(("--set", key.strip()), f"value {raw!r} is not a valid YAML value"))
+    if problems:
+        raise ConfigError(problems)
+    return params
+
+
+# -- patrol inventory / playbook / checks ---------------------------------------------------------
+
+
+@cli.group()
+def inventory() -> None:
+    """Validate and list the inventory."""
+
+
+@inventory.command("validate")
+@_inventory_option
+def inventory_validate(inventory_path) -> None:
+    """Check the inventory file; print every problem with file, line and field."""
+    from collector.config.inventory import load_inventory
+
+    inv = load_inventory(inventory_path)
+    click.echo(f"{inventory_path}: OK ({len(inv.hosts)} hosts, {len(inv.groups)} groups)")
+
+
+@inventory.command("list")
+@click.argument("pattern", default="all")
+@_inventory_option
+@click.option("--json", "as_json", is_flag=True, help="Print hosts and their variables as JSON.")
+def inventory_list(pattern, inventory_path, as_json) -> None:
+    """List the hosts PATTERN selects (Ansible patterns: web*, a:b, a:&b, a:!b, ~regex)."""
+    from collector import console
+    from collector.config.inventory import load_inventory
+
+    hosts = load_inventory(inventory_path).select(pattern)
+    if as_json:
+        click.echo(json.dumps({t.name: {"groups": list(t.groups), "vars": _redacted(t)} for t in hosts}, indent=2))
+    else:
+        console.print_hosts(hosts)
+
+
+def _redacted(target) -> dict:
+    return {k: (f"<secret {next(iter(v))}>" if k in target.secret_keys() else v) for k, v in target.vars.items()}
+
+
+@cli.group()
+def playbook() -> None:
+    """Validate playbooks."""
+
+
+@playbook.command("validate")
+@click.argument("playbook_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@_inventory_option
+def playbook_validate(playbook_path, inventory_path) -> None:
+    """Check a playbook against the check schemas and the inventory's host patterns."""
+    _, pb = _load(inventory_path, playbook_path, default_registry())
+    checks = sum(len(t.checks) for t in pb.tasks)
+    click.echo(f"{playbook_path}: OK ({len(pb.tasks)} tasks, {checks} checks)")
+
+
+@cli.group("checks")
+def checks_group() -> None:
+    """The check library: list checks, print the reference."""
+
+
+@checks_group.command("list")
+def checks_list() -> None:
+    """List every check, with the reason where one cannot be loaded."""
+    for name, check_ in default_registry().available().items():
+        click.echo(f"{name:24} {check_ if isinstance(check_, str) else check_.title}")
+
+
+@checks_group.command("reference")
+def checks_reference() -> None:
+    """Print the check reference (Markdown) generated from the parameter schemas."""
+    from collector.reference import check_reference
+
+    click.echo(check_reference(default_registry()), nl=False)
+
+
+def _load(inventory_path: Path, playbook_path: Path, registry):
+    """Load and validate the inventory and the playbook; every problem of both is reported."""
+    from collector.config.inventory import load_inventory
+    from collector.config.playbook import load_playbook
+
+    problems: list[Problem] = []
+    inv = None
+    try:
+        inv = load_inventory(inventory_path)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    try:
+        pb = load_playbook(playbook_path, registry, inv)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return inv, pb
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    from collector.store.store import StoreError
+
+    try:
+        cli.main(args=argv, prog_name="patrol", standalone_mode=False)
+    except ConfigError as exc:
+        count = len(exc.problems)
+        click.echo(f"patrol: configuration error{'s' if count != 1 else ''}:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(EX_CONFIG)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("patrol: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EX_USAGE)
+    except StoreError as exc:
+        click.echo(f"patrol: store unavailable: {exc}", err=True)
+        sys.exit(EX_UNAVAILABLE)
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

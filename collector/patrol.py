@@ -1,0 +1,109 @@
+"""A one-shot patrol: plan, check, store, report. The scheduled service runs the same steps."""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from checks.errors import ConfigError, Problem
+from checks.registry import Registry
+from checks.result import Result
+from checks.secrets import SecretError
+from checks.status import Status
+from checks.target import Target
+from collector.config.inventory import Inventory
+from collector.config.playbook import Playbook
+from collector.planner import Assignment, plan
+from collector.report.knowledge import KnowledgeBase
+from collector.report.model import TargetInfo, build_report
+from collector.report.render import render
+from collector.runner import OnDone, Runner
+from collector.store.store import Store
+
+CATEGORIES = ("hosts", "network", "databases", "middleware", "backups", "links")
+
+
+@dataclass
+class PatrolOutcome:
+    run_id: int
+    status: Status
+    results: list[Result]
+    reports: dict[str, Path]
+    duration_seconds: float
+
+
+def category_of(target: Target) -> str:
+    """The report section a target belongs to: ``patrol_category`` from the inventory, else hosts."""
+    category = target.vars.get("patrol_category")
+    return category if category in CATEGORIES else "hosts"
+
+
+def check_secrets(assignments: list[Assignment], inventory: Inventory) -> None:
+    """Resolve every secret the selected targets reference, before anything runs; report all failures."""
+    problems = []
+    for target in {a.target.name: a.target for a in assignments}.values():
+        for key in target.secret_keys():
+            try:
+                target.secret(key)
+            except SecretError as exc:
+                problems.append(Problem(("hosts", target.name, key), f"missing secret: {exc}", str(inventory.path)))
+    if problems:
+        raise ConfigError(problems)
+
+
+def run_patrol(
+    playbook: Playbook,
+    inventory: Inventory,
+    registry: Registry,
+    store: Store,
+    report_dir: Path,
+    limit: str | None = None,
+    runner: Runner | None = None,
+    on_plan: Callable[[list[Assignment]], None] | None = None,
+    on_done: OnDone | None = None,
+) -> PatrolOutcome:
+    assignments = plan(playbook, inventory, registry, limit)
+    check_secrets(assignments, inventory)
+    if on_plan:
+        on_plan(assignments)
+    started = time.monotonic()
+    inspector = playbook.report.inspector or getpass.getuser()
+    run_id = store.start_run(
+        playbook=playbook.name,
+        playbook_path=str(playbook.path),
+        description=playbook.description,
+        source="run",
+        limit=limit,
+        inspector=inspector,
+    )
+    results = (runner or Runner()).run(assignments, on_done)
+    store.add_results(run_id, results)
+    status = Status.worst(r.status for r in results)
+    targets = {a.target.name: a.target for a in assignments}
+    store.finish_run(
+        run_id,
+        finished_at=dt.datetime.now(dt.timezone.utc),
+        status=status,
+        target_count=len(targets),
+        check_count=len(assignments),
+    )
+    reports = write_report(store, run_id, playbook, list(targets.values()), report_dir)
+    return PatrolOutcome(run_id, status, store.run_results(run_id), reports, time.monotonic() - started)
+
+
+def write_report(
+    store: Store, run_id: int, playbook: Playbook, targets: list[Target], report_dir: Path
+) -> dict[str, Path]:
+    run = store.get_run(run_id)
+    previous_run = store.previous_run(run.playbook, run_id)
+    previous = store.run_results(previous_run.id) if previous_run else None
+    knowledge = KnowledgeBase.load(playbook.report.knowledge_dirs)
+    infos = [
+        TargetInfo(name=t.name, address=t.address, category=category_of(t), groups=list(t.groups)) for t in targets
+    ]
+    model = build_report(run, store.run_results(run_id), previous, infos, knowledge, playbook.report)
+    stamp = (run.started_at or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    return render(model, list(playbook.report.formats), report_dir, f"{run.playbook}-{run_id}-{stamp}")

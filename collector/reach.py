@@ -1,0 +1,54 @@
+"""How the runner reaches a target, and what it says when it cannot.
+
+Until the poller lands, checks run in process for ``connection: local`` targets only. A remote
+target is still probed, so an unreachable host is reported as such (CRITICAL, with the reason)
+rather than as a check that merely could not run.
+"""
+from __future__ import annotations
+
+import socket
+from typing import Any, Callable, Mapping
+
+from checks.host.source import local_host_source
+from checks.status import Status
+from checks.target import Target
+
+SSH_PORT = 22
+
+
+def connections_for(target: Target) -> Mapping[str, Callable[[Target], Any]]:
+    if target.is_local:
+        return {"host": local_host_source}
+    return {}
+
+
+def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:
+    """Why checks cannot run on ``target`` from here, or None if they can."""
+    if target.is_local:
+        return None
+    if target.has_agent:
+        return (
+            Status.UNKNOWN,
+            "checked by its Patrol agent (patrol_agent: true); a one-shot run cannot collect from agents",
+        )
+    unreachable = probe_tcp(target.address, target.port(SSH_PORT), timeout)
+    if unreachable:
+        return Status.CRITICAL, f"unreachable: {unreachable}"
+    return (
+        Status.UNKNOWN,
+        f"{target.address}:{target.port(SSH_PORT)} answers, but agentless ({target.connection}) checks are not "
+        "available yet; set connection: local or run an agent",
+    )
+
+
+def probe_tcp(host: str, port: int, timeout: float) -> str | None:
+    """None when a TCP connection to host:port succeeds, else the reason it did not."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except socket.timeout:
+        return f"no answer from {host}:{port} within {timeout:g} s"
+    except socket.gaierror as exc:
+        return f"cannot resolve {host}: {exc.strerror}"
+    except OSError as exc:
+        return f"{host}:{port}: {exc.strerror or exc}"
