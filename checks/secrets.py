@@ -18,6 +18,15 @@ class SecretError(Exception):
     """A secret reference that cannot be resolved (unset variable, unreadable file)."""
 
 
+# A variable is secret by its name, so a password is caught even in a variable Patrol does not know.
+SECRET_SUFFIXES = ("_password", "_community", "_auth_key", "_priv_key", "_token", "_secret")
+SECRET_NAMES = frozenset({"ssh_password", "snmp_community"})
+
+
+def is_secret(name: str) -> bool:
+    return name in SECRET_NAMES or name.endswith(SECRET_SUFFIXES)
+
+
 def is_reference(value: Any) -> bool:
     return isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in ("env", "file")
 

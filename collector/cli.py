@@ -187,7 +187,7 @@ def inventory_validate(inventory_path) -> None:
     from collector.config.inventory import load_inventory
 
     inv = load_inventory(inventory_path)
-    click.echo(f"{inventory_path}: OK ({len(inv.hosts)} hosts, {len(inv.groups)} groups)")
+    click.echo(f"{inventory_path}: OK ({_count(inv.hosts, 'host')}, {_count(inv.groups, 'group')})")
 
 
 @inventory.command("list")
@@ -206,6 +206,10 @@ def inventory_list(pattern, inventory_path, as_json) -> None:
         console.print_hosts(hosts)
 
 
+def _count(items, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
 def _redacted(target) -> dict:
     return {k: (f"<secret {next(iter(v))}>" if k in target.secret_keys() else v) for k, v in target.vars.items()}
 
@@ -222,7 +226,7 @@ def playbook_validate(playbook_path, inventory_path) -> None:
     """Check a playbook against the check schemas and the inventory's host patterns."""
     _, pb = _load(inventory_path, playbook_path, default_registry())
     checks = sum(len(t.checks) for t in pb.tasks)
-    click.echo(f"{playbook_path}: OK ({len(pb.tasks)} tasks, {checks} checks)")
+    click.echo(f"{playbook_path}: OK ({_count(pb.tasks, 'task')}, {_count(range(checks), 'check')})")
 
 
 @cli.group("checks")

@@ -100,7 +100,7 @@ def write_report(
     run = store.get_run(run_id)
     previous_run = store.previous_run(run.playbook, run_id)
     previous = store.run_results(previous_run.id) if previous_run else None
-    knowledge = KnowledgeBase.load(playbook.report.knowledge_dirs)
+    knowledge = KnowledgeBase.load(list(playbook.report.knowledge))
     infos = [
         TargetInfo(name=t.name, address=t.address, category=category_of(t), groups=list(t.groups)) for t in targets
     ]

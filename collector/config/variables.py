@@ -1,0 +1,92 @@
+"""Checks on inventory variables: the connection vocabulary Patrol reads, and secrets by reference only.
+
+Variables we do not know pass untouched: Ansible inventories carry many for other tools. A null
+value means "not set" (as ``Target`` reads it) and is always accepted.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from checks.errors import Path, Problem
+from checks.secrets import is_secret, reference_problem
+
+Rule = Callable[[Any], "str | None"]
+
+
+def check_vars(variables: Mapping[Any, Any], path: Path, problems: list[Problem]) -> None:
+    """Append a problem for every variable in ``variables`` that breaks the vocabulary."""
+    for name, value in variables.items():
+        where = path + (name,)
+        if not isinstance(name, str):
+            problems.append(Problem(where, f"variable names must be text, got {name!r}"))
+            continue
+        if value is None:
+            continue
+        if is_secret(name):
+            # Never echo the value: it may be the very secret that should not be in the file.
+            message = reference_problem(value)
+        else:
+            rule = RULES.get(name)
+            message = rule(value) if rule else None
+            if message:
+                message += f" (got {value!r})"
+        if message:
+            problems.append(Problem(where, message))
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) and value.strip() else "expected a non-empty string"
+
+
+def _port(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)  # Ansible inventories often quote ports; Target.port reads them as int
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        return "expected a port number from 1 to 65535"
+    return None
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "expected true or false"
+
+
+def _one_of(*options: str) -> Rule:
+    def rule(value: Any) -> str | None:
+        if value in options and isinstance(value, str):
+            return None
+        return "expected one of " + ", ".join(repr(option) for option in options)
+
+    return rule
+
+
+def _snmp_version(value: Any) -> str | None:
+    # YAML reads an unquoted 1 or 3 as a number; take it as the version it obviously means.
+    if value in ("1", "2c", "3") and isinstance(value, str):
+        return None
+    if value in (1, 3) and isinstance(value, int) and not isinstance(value, bool):
+        return None
+    return "expected one of '1', '2c', '3'"
+
+
+RULES: dict[str, Rule] = {
+    "ansible_host": _text,
+    "ansible_port": _port,
+    "ansible_user": _text,
+    "connection": _one_of("local", "ssh"),
+    # Ansible's own variable: existing inventories use winrm, network_cli ... and must load as they are.
+    "ansible_connection": _text,
+    "patrol_category": _one_of("hosts", "network", "databases", "middleware", "backups", "links"),
+    "patrol_agent": _flag,
+    "ssh_private_key_file": _text,
+    "ssh_known_hosts": _text,
+    "ssh_host_key_policy": _one_of("strict", "accept-new"),
+    "ssh_jump_host": _text,
+    "snmp_version": _snmp_version,
+    "snmp_port": _port,
+    "snmp_user": _text,
+    "snmp_auth_protocol": _text,
+    "snmp_priv_protocol": _text,
+    **{f"{engine}_port": _port for engine in ("postgres", "mysql", "oracle")},
+    **{f"{engine}_{key}": _text for engine in ("postgres", "mysql", "oracle") for key in ("host", "user")},
+}
