@@ -3,6 +3,7 @@
 Until then, a one-shot patrol of this machine is ``patrol run playbooks/daily-patrol.yaml``, and a
 single check for Nagios-compatible schedulers is ``patrol check NAME --format nagios``.
 """
+
 from __future__ import annotations
 
 import sys

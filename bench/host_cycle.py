@@ -13,6 +13,7 @@ Figures printed:
 - peak RSS of this process (Patrol). No reference figure: a forked child's peak RSS counts the
   parent's image it was forked from, so it would not measure the shell script.
 """
+
 from __future__ import annotations
 
 import argparse

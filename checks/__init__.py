@@ -2,7 +2,8 @@
 
 It knows nothing of agents or collectors; both import it.
 """
+
+from checks.result import RESULT_SCHEMA, Metric, Result, ThresholdSpec
 from checks.status import Status
-from checks.result import Metric, Result, ThresholdSpec, RESULT_SCHEMA
 
 __all__ = ["Status", "Metric", "Result", "ThresholdSpec", "RESULT_SCHEMA"]

@@ -5,13 +5,15 @@ A check is one small class: a parameter schema (``Params``) and a ``run`` that y
 timeout into an UNKNOWN result with a clear reason, evaluates thresholds, scrubs secrets from every
 message and stamps the result records. A check body contains only its own logic.
 """
+
 from __future__ import annotations
 
 import abc
 import datetime as dt
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
 from checks.errors import CheckUnavailable, Path
 from checks.params import CheckParams, validate_params
@@ -22,12 +24,13 @@ from checks.status import Status
 from checks.target import Target
 from checks.thresholds import Levels
 from checks.timeouts import CallTimedOut, call_with_timeout
+from checks.units import format_value
 
 Clock = Callable[[], dt.datetime]
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -168,7 +171,9 @@ class Check(abc.ABC):
             statuses.append(status)
             breached = levels.breached(measured.value)
             if breached is not None:
-                breaches.append(f"{name} {format_value(measured.value, measured.unit)} {breached.describe()}")
+                breaches.append(
+                    f"{name} {format_value(measured.value, measured.unit)} {breached.describe(measured.unit)}"
+                )
         status = Status.worst(statuses)
         summary = outcome.summary
         if breaches:
@@ -185,27 +190,6 @@ class Check(abc.ABC):
             duration_seconds=round(duration, 6),
             collected=outcome.collected,
         )
-
-
-def format_value(value: float, unit: str = "") -> str:
-    """Readable figure with its unit: 85.3%, 12.1 GiB, 0.25 s, 3."""
-    if unit == "B":
-        return format_bytes(value)
-    if unit == "B/s":
-        return format_bytes(value) + "/s"
-    number = f"{value:.1f}" if not float(value).is_integer() else str(int(value))
-    if unit in ("%", "/s"):
-        return number + unit
-    return f"{number} {unit}".rstrip()
-
-
-def format_bytes(value: float) -> str:
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(size) < 1024 or unit == "PiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def failure_result(

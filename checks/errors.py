@@ -1,8 +1,9 @@
 """Configuration problems, reported all at once with where they are and what was expected."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 Path = tuple[str | int, ...]
 
@@ -20,7 +21,7 @@ class Problem:
     file: str | None = None
     line: int | None = None
 
-    def located(self, file: str | None, line: int | None) -> "Problem":
+    def located(self, file: str | None, line: int | None) -> Problem:
         return Problem(self.path, self.message, file, line)
 
     def __str__(self) -> str:
@@ -48,7 +49,7 @@ class ConfigError(Exception):
         return "\n".join(str(p) for p in self.problems)
 
     @classmethod
-    def single(cls, message: str, file: str | None = None, line: int | None = None) -> "ConfigError":
+    def single(cls, message: str, file: str | None = None, line: int | None = None) -> ConfigError:
         return cls([Problem((), message, file, line)])
 
 

@@ -1,8 +1,10 @@
 """Check parameter schemas: a frozen pydantic model per check, validated with every error at once."""
+
 from __future__ import annotations
 
 import difflib
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
 

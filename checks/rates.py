@@ -7,12 +7,13 @@ was reset, so no rate can be given for that interval. ``RateTracker`` keeps the 
 key so a long-running agent or poller gets rates from consecutive runs, and a one-shot patrol
 takes two samples itself.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Hashable, Mapping
 
 
 def counter_delta(previous: int, current: int, width: int | None = None, restarted: bool = False) -> int | None:

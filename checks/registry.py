@@ -4,6 +4,7 @@ entry-point group (``[options.entry_points] patrol.checks = mycheck = mypkg.mych
 A check whose module fails to import (a missing optional dependency) is listed as unavailable with
 the reason; it never breaks the others.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -50,7 +51,7 @@ class Registry:
         self._errors: dict[str, str] = {}
 
     @classmethod
-    def discover(cls) -> "Registry":
+    def discover(cls) -> Registry:
         entries = {name: Entry(name, target, "builtin") for name, target in BUILTIN.items()}
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             if ep.name in entries and entries[ep.name].target == ep.value:

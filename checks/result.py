@@ -3,6 +3,7 @@
 Its JSON form is versioned by ``schema`` (``patrol.result/1``) and documented in docs/results.md;
 docs/result.schema.json is generated from this model.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -79,7 +80,7 @@ class Result(BaseModel):
     def _aware(cls, value: dt.datetime) -> dt.datetime:
         if value.tzinfo is None:
             raise ValueError("started_at must carry a time zone (e.g. 2026-11-23T08:00:00Z)")
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)
@@ -88,5 +89,5 @@ class Result(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
     @classmethod
-    def from_json_dict(cls, data: dict) -> "Result":
+    def from_json_dict(cls, data: dict) -> Result:
         return cls.model_validate(data)

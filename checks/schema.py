@@ -1,4 +1,5 @@
 """Prints the JSON Schema of the result record (docs/result.schema.json): python -m checks.schema"""
+
 from __future__ import annotations
 
 import json

@@ -3,13 +3,15 @@
 Anything holding a resolved secret registers it with a Scrubber, which removes it from every
 message a check produces.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 REDACTED = "***"
 

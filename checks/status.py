@@ -1,8 +1,9 @@
 """The four result states, with Nagios exit codes and a severity order."""
+
 from __future__ import annotations
 
 import enum
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class Status(str, enum.Enum):
@@ -26,11 +27,11 @@ class Status(str, enum.Enum):
         return _SEVERITY[self]
 
     @classmethod
-    def worst(cls, statuses: Iterable["Status"]) -> "Status":
+    def worst(cls, statuses: Iterable[Status]) -> Status:
         return max(statuses, key=lambda s: s.severity, default=cls.OK)
 
     @classmethod
-    def from_code(cls, code: int) -> "Status":
+    def from_code(cls, code: int) -> Status:
         for status, value in _CODES.items():
             if value == code:
                 return status

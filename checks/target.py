@@ -1,8 +1,10 @@
 """A target: one inventory host with its merged variables, as a check sees it."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from checks import secrets
 from checks.secrets import Scrubber, SecretError

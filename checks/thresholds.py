@@ -13,6 +13,7 @@ number is read with the direction of the figure it applies to: for a figure wher
 (disk used %) ``80`` means "alert above 80" (the Nagios range ``80``); where lower is worse (swap free %)
 ``50`` means "alert below 50" (the Nagios range ``50:``).
 """
+
 from __future__ import annotations
 
 import enum
@@ -23,6 +24,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 from checks.status import Status
+from checks.units import format_value
 
 
 class Direction(str, enum.Enum):
@@ -39,7 +41,7 @@ class Range:
     inside: bool = False  # the '@' form: alert when inside rather than outside
 
     @classmethod
-    def parse(cls, value: Any, direction: Direction = Direction.ABOVE) -> "Range":
+    def parse(cls, value: Any, direction: Direction = Direction.ABOVE) -> Range:
         if isinstance(value, Range):
             return value
         if isinstance(value, bool):
@@ -83,15 +85,19 @@ class Range:
             body = f"{start}:{end}"
         return ("@" if self.inside else "") + body
 
-    def describe(self) -> str:
-        """Human form of the alert condition: '> 80', '< 10', 'outside 10..20', 'inside 10..20'."""
+    def describe(self, unit: str = "") -> str:
+        """Human form of the alert condition: '> 80', '< 10.0 GiB', 'outside 10..20', 'within 10..20'."""
+
+        def fmt(bound: float) -> str:
+            return format_value(bound, unit) if unit in ("B", "B/s") else _fmt(bound)
+
         if self.inside:
-            return f"within {_fmt(self.start)}..{_fmt(self.end)}"
+            return f"within {fmt(self.start)}..{fmt(self.end)}"
         if self.end == math.inf:
-            return f"< {_fmt(self.start)}"
+            return f"< {fmt(self.start)}"
         if self.start in (0, -math.inf):
-            return f"> {_fmt(self.end)}"
-        return f"outside {_fmt(self.start)}..{_fmt(self.end)}"
+            return f"> {fmt(self.end)}"
+        return f"outside {fmt(self.start)}..{fmt(self.end)}"
 
     def __str__(self) -> str:  # pragma: no cover - convenience
         return self.text

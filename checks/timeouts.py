@@ -1,8 +1,10 @@
 """Bounded waits on calls that may block forever (statvfs on a hung NFS mount, a dead peer)."""
+
 from __future__ import annotations
 
 import threading
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 

@@ -3,6 +3,7 @@
 Exit codes follow Nagios for patrol outcomes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) and
 sysexits(3) otherwise: 64 usage error, 69 store unavailable, 78 configuration error.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,8 +1,10 @@
 """Terminal output: live progress while a patrol runs, and the tables printed after it."""
+
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
@@ -34,7 +36,7 @@ class Progress:
         self._task = None
         self._bad = 0
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.enabled:
             self._bar = RichProgress(
                 TextColumn("[bold]patrol[/]"),
@@ -52,11 +54,11 @@ class Progress:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
-    def start(self, assignments: list["Assignment"]) -> None:
+    def start(self, assignments: list[Assignment]) -> None:
         if self._bar is not None:
             self._task = self._bar.add_task("patrol", total=len(assignments), bad=0)
 
-    def advance(self, _assignment: "Assignment", results: list[Result]) -> None:
+    def advance(self, _assignment: Assignment, results: list[Result]) -> None:
         self._bad += sum(r.status is not Status.OK for r in results)
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, advance=1, bad=self._bad)
@@ -76,7 +78,7 @@ def print_results(results: list[Result]) -> None:
     out.print(results_table(results))
 
 
-def print_patrol(outcome: "PatrolOutcome", quiet: bool = False) -> None:
+def print_patrol(outcome: PatrolOutcome, quiet: bool = False) -> None:
     counts = {s: sum(r.status is s for r in outcome.results) for s in Status}
     if not quiet:
         shown = outcome.results
@@ -95,7 +97,7 @@ def print_patrol(outcome: "PatrolOutcome", quiet: bool = False) -> None:
     out.print(f"Worst status: [{STYLE[outcome.status]}]{outcome.status.value}[/]")
 
 
-def print_hosts(hosts: list["Target"]) -> None:
+def print_hosts(hosts: list[Target]) -> None:
     table = Table()
     for column in ("host", "address", "connection", "groups"):
         table.add_column(column)

@@ -3,6 +3,7 @@
 Output: the first line is ``CHECK STATUS - summary | perfdata``; further lines are the other items
 (Nagios "long output"). The exit code is the worst status's Nagios code.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,12 +1,13 @@
 """A one-shot patrol: plan, check, store, report. The scheduled service runs the same steps."""
+
 from __future__ import annotations
 
 import datetime as dt
 import getpass
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from checks.errors import ConfigError, Problem
 from checks.registry import Registry
@@ -85,7 +86,7 @@ def run_patrol(
     targets = {a.target.name: a.target for a in assignments}
     store.finish_run(
         run_id,
-        finished_at=dt.datetime.now(dt.timezone.utc),
+        finished_at=dt.datetime.now(dt.UTC),
         status=status,
         target_count=len(targets),
         check_count=len(assignments),
@@ -105,5 +106,5 @@ def write_report(
         TargetInfo(name=t.name, address=t.address, category=category_of(t), groups=list(t.groups)) for t in targets
     ]
     model = build_report(run, store.run_results(run_id), previous, infos, knowledge, playbook.report)
-    stamp = (run.started_at or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    stamp = (run.started_at or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
     return render(model, list(playbook.report.formats), report_dir, f"{run.playbook}-{run_id}-{stamp}")

@@ -1,4 +1,5 @@
 """Turns a playbook and an inventory into assignments: which check runs on which target, how."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,10 +4,12 @@ Until the poller lands, checks run in process for ``connection: local`` targets 
 target is still probed, so an unreachable host is reported as such (CRITICAL, with the reason)
 rather than as a check that merely could not run.
 """
+
 from __future__ import annotations
 
 import socket
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from checks.host.source import local_host_source
 from checks.status import Status
@@ -46,7 +48,7 @@ def probe_tcp(host: str, port: int, timeout: float) -> str | None:
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return None
-    except socket.timeout:
+    except TimeoutError:
         return f"no answer from {host}:{port} within {timeout:g} s"
     except socket.gaierror as exc:
         return f"cannot resolve {host}: {exc.strerror}"

@@ -1,4 +1,5 @@
 """The check reference (docs/checks.md), generated from each check's parameter schema."""
+
 from __future__ import annotations
 
 import json

@@ -4,11 +4,12 @@ A hung check costs only its own timeout: the executor's workers wait on the chec
 never on the check itself (see checks.timeouts). A slow or unreachable target is probed once, in
 parallel with everything else, and costs only its own probe timeout.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
 from collections import defaultdict
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from checks.base import CheckContext, failure_result
 from checks.rates import RateTracker

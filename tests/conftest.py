@@ -1,4 +1,5 @@
 """Shared test helpers: a host source fed from stored real figures, and a check context on it."""
+
 from __future__ import annotations
 
 import copy
@@ -90,7 +91,9 @@ def make_ctx():
         clock_value = [1000.0]
         rates = RateTracker(clock=lambda: clock_value[0])
         ctx = CheckContext(
-            target=target or Target("vm1", {"connection": "local"}), connections={"host": lambda _t: source}, rates=rates
+            target=target or Target("vm1", {"connection": "local"}),
+            connections={"host": lambda _t: source},
+            rates=rates,
         )
         # Prime the tracker with the first samples, then move the clock on by the real interval.
         record_sample(ctx, "cpu_times", {"cpu": source.cpu_times()}, None)

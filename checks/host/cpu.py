@@ -1,7 +1,8 @@
 """cpu — CPU utilisation over a sampling interval, with iowait and steal where the OS has them."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from pydantic import Field, PositiveFloat
 

@@ -1,17 +1,19 @@
 """disk — space and inodes of every real file system, per mount point."""
+
 from __future__ import annotations
 
 import fnmatch
-from typing import Iterable
+from collections.abc import Iterable
 
 from pydantic import ByteSize, Field, PositiveFloat
 
-from checks.base import Check, CheckContext, Outcome, format_bytes, metric
+from checks.base import Check, CheckContext, Outcome, metric
 from checks.host.source import DiskUsage, Partition
 from checks.params import CheckParams
 from checks.status import Status
 from checks.thresholds import Direction, Levels, LowerLimit, Range, UpperLimit
 from checks.timeouts import CallTimedOut, call_with_timeout
+from checks.units import format_bytes
 
 # Kernel and virtual file systems that hold no data worth patrolling. tmpfs is memory, watched by
 # the memory check; overlay is kept because it is the root file system of containers.

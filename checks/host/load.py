@@ -1,7 +1,9 @@
 """load — load averages divided by the number of CPUs."""
+
 from __future__ import annotations
 
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 from pydantic import Field
 
@@ -34,8 +36,10 @@ class LoadCheck(Check):
     def run(self, ctx: CheckContext, params: LoadParams) -> Iterable[Outcome]:
         host = ctx.connection("host")
         cpus = host.cpu_count()
-        raw = dict(zip(("load1", "load5", "load15"), host.load_average()))
+        raw = dict(zip(("load1", "load5", "load15"), host.load_average(), strict=True))
         per_cpu = {name: round(value / cpus, 3) for name, value in raw.items()}
         figures = [metric(name, value) for name, value in per_cpu.items()] + [metric("cpus", cpus)]
         summary = "load per CPU {load1:.2f}, {load5:.2f}, {load15:.2f}".format(**per_cpu) + f" ({cpus} CPUs)"
-        yield Outcome(summary=summary, metrics=figures, levels={params.average: Levels(params.warning, params.critical)})
+        yield Outcome(
+            summary=summary, metrics=figures, levels={params.average: Levels(params.warning, params.critical)}
+        )

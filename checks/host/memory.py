@@ -1,13 +1,15 @@
 """memory — memory in use, from MemAvailable (what can still be allocated without swapping)."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from pydantic import Field
 
-from checks.base import Check, CheckContext, Outcome, format_bytes, metric
+from checks.base import Check, CheckContext, Outcome, metric
 from checks.params import CheckParams
 from checks.thresholds import Levels, UpperLimit
+from checks.units import format_bytes
 
 
 class MemoryParams(CheckParams):
@@ -34,6 +36,10 @@ class MemoryCheck(Check):
         used = round(100.0 * (mem.total - mem.available) / mem.total, 2)
         yield Outcome(
             summary=f"{used:.1f}% used, {format_bytes(mem.available)} available of {format_bytes(mem.total)}",
-            metrics=[metric("used", used, "%"), metric("available", mem.available, "B"), metric("total", mem.total, "B")],
+            metrics=[
+                metric("used", used, "%"),
+                metric("available", mem.available, "B"),
+                metric("total", mem.total, "B"),
+            ],
             levels={"used": Levels(params.warning, params.critical)},
         )

@@ -1,16 +1,18 @@
 """network_interfaces — link state, error and drop rates, and throughput of each interface."""
+
 from __future__ import annotations
 
 import fnmatch
-from typing import Iterable
+from collections.abc import Iterable
 
 from pydantic import Field, PositiveFloat
 
-from checks.base import Check, CheckContext, Outcome, format_bytes, metric
+from checks.base import Check, CheckContext, Outcome, metric
 from checks.host.sampling import rates_over_interval
 from checks.params import CheckParams
 from checks.status import Status
 from checks.thresholds import Levels, UpperLimit
+from checks.units import format_bytes
 
 # Virtual interfaces that come and go with containers and VMs; their state says nothing of the host.
 VIRTUAL = ["lo", "docker*", "veth*", "br-*", "virbr*", "vnet*", "cni*", "flannel*", "cali*", "tun*", "ifb*"]
@@ -73,7 +75,9 @@ class NetworkInterfacesCheck(Check):
         if not st.admin_up:
             return Outcome(item=name, summary="administratively down", metrics=[metric("up", 0)])
         if not st.running:
-            return Outcome(item=name, summary="link down (no carrier)", metrics=[metric("up", 0)], status=params.link_down)
+            return Outcome(
+                item=name, summary="link down (no carrier)", metrics=[metric("up", 0)], status=params.link_down
+            )
         figures = [metric("up", 1)]
         summary = "up" + (f", {st.speed_mbps} Mbit/s" if st.speed_mbps else "")
         levels = {}

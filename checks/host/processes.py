@@ -1,8 +1,9 @@
 """processes — process count against pid_max, zombies, and processes that must be running."""
+
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 from pydantic import Field
 

@@ -3,10 +3,11 @@
 A long-running agent already holds the previous sample from its last run (``ctx.rates``); a
 one-shot patrol has none, so it takes a sample, waits ``interval`` seconds and takes another.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 from checks.base import CheckContext
 
@@ -27,7 +28,9 @@ def rates_over_interval(
     return record_sample(ctx, key, read(), width)
 
 
-def record_sample(ctx: CheckContext, key: Hashable, sample: Counters, width: int | None) -> dict[str, dict[str, float | None]]:
+def record_sample(
+    ctx: CheckContext, key: Hashable, sample: Counters, width: int | None
+) -> dict[str, dict[str, float | None]]:
     ctx.rates.update(key, {})  # marks when this set of counters was last sampled
     out: dict[str, dict[str, float | None]] = {}
     for entity, counters in sample.items():

@@ -5,6 +5,7 @@ Host checks compute from one logic and two sources: psutil on the local machine 
 ``df -P``. Both sources return these plain records, so a check never knows which one it reads and
 tests can feed stored real figures through the same interface.
 """
+
 from __future__ import annotations
 
 import os

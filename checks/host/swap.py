@@ -1,13 +1,15 @@
 """swap — free swap space. A host without swap is reported as such, not as a problem."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from pydantic import Field
 
-from checks.base import Check, CheckContext, Outcome, format_bytes, metric
+from checks.base import Check, CheckContext, Outcome, metric
 from checks.params import CheckParams
 from checks.thresholds import Levels, LowerLimit
+from checks.units import format_bytes
 
 
 class SwapParams(CheckParams):

@@ -1,8 +1,9 @@
 """uptime — time since boot; a recent reboot is worth a look even when everything came back."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 from pydantic import Field
 
@@ -40,7 +41,7 @@ class UptimeCheck(Check):
         host = ctx.connection("host")
         boot = host.boot_time()
         uptime = max(0.0, host.now() - boot)
-        booted = dt.datetime.fromtimestamp(boot, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        booted = dt.datetime.fromtimestamp(boot, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         yield Outcome(
             summary=f"up {human_duration(uptime)} (booted {booted})",
             metrics=[metric("uptime", round(uptime, 1), "s")],

@@ -1,4 +1,5 @@
 """The generated documents must match the code they are generated from."""
+
 import json
 from pathlib import Path
 

@@ -18,14 +18,16 @@ def test_builtins_load_and_unknown_names_get_a_suggestion():
 
 def test_a_site_package_adds_checks_through_the_entry_point_group(tmp_path, monkeypatch):
     # A separately installed distribution, as pip would leave it: a module and its dist-info.
-    (tmp_path / "site_checks.py").write_text(textwrap.dedent("""
+    (tmp_path / "site_checks.py").write_text(
+        textwrap.dedent("""
         from checks.base import Check, Outcome
         class QueueCheck(Check):
             name = "queue_depth"
             title = "queue depth"
             def run(self, ctx, params):
                 yield Outcome(summary="0 waiting")
-    """))
+    """)
+    )
     (tmp_path / "site_checks-1.0.dist-info").mkdir()
     (tmp_path / "site_checks-1.0.dist-info" / "METADATA").write_text("Name: site-checks\nVersion: 1.0\n")
     (tmp_path / "site_checks-1.0.dist-info" / "entry_points.txt").write_text(

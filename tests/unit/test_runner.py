@@ -37,8 +37,9 @@ LOCAL = Target("here", {"connection": "local"})
 
 
 def test_a_hung_check_does_not_hold_up_the_others():
-    work = [assignment(LOCAL, hang=True, timeout=0.5)] + [assignment(Target(f"h{i}", {"connection": "local"}))
-                                                          for i in range(20)]
+    work = [assignment(LOCAL, hang=True, timeout=0.5)] + [
+        assignment(Target(f"h{i}", {"connection": "local"})) for i in range(20)
+    ]
     seen = []
     start = time.monotonic()
     results = Runner(max_workers=4).run(work, on_done=lambda a, r: seen.append(a.target.name))

@@ -36,7 +36,9 @@ class Probe(Check):
         if params.mode == "empty":
             return
         yield Outcome(
-            item="x", summary="figure", metrics=[metric("used", params.value, "%")],
+            item="x",
+            summary="figure",
+            metrics=[metric("used", params.value, "%")],
             levels={"used": Levels(params.warning, params.critical)},
         )
 

@@ -1,4 +1,5 @@
 """Host checks on stored real figures (tests/fixtures/host/debian12-vm.json, captured by capture.py)."""
+
 import pytest
 
 from checks.registry import default_registry
