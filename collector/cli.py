@@ -32,7 +32,7 @@ def _inventory_option(f):
         "-i",
         "inventory_path",
         type=click.Path(dir_okay=False, path_type=Path),
-        default=lambda: os.environ.get("PATROL_INVENTORY", DEFAULT_INVENTORY),
+        default=lambda: os.environ.get("PATROL_INVENTORY") or DEFAULT_INVENTORY,
         show_default="inventory.yaml, or $PATROL_INVENTORY",
         help="Ansible-style YAML inventory.",
     )(f)
