@@ -22,6 +22,9 @@ EX_USAGE = 64
 EX_UNAVAILABLE = 69
 EX_CONFIG = 78
 
+# Imported only by commands that need them; they come with the 'collector' extra.
+COLLECTOR_MODULES = {"sqlalchemy", "alembic", "jinja2", "apscheduler", "prometheus_client"}
+
 DEFAULT_INVENTORY = "inventory.yaml"
 DEFAULT_REPORT_DIR = "var/reports"
 
@@ -274,7 +277,7 @@ def _load(inventory_path: Path, playbook_path: Path, registry):
 
 
 def main(argv: list[str] | None = None) -> None:
-    from collector.store.store import StoreError
+    from collector.errors import StoreError
 
     try:
         cli.main(args=argv, prog_name="patrol", standalone_mode=False)
@@ -295,6 +298,16 @@ def main(argv: list[str] | None = None) -> None:
     except StoreError as exc:
         click.echo(f"patrol: store unavailable: {exc}", err=True)
         sys.exit(EX_UNAVAILABLE)
+    except ModuleNotFoundError as exc:
+        # The collector's parts (store, reports) are an extra, so an agent host installs little.
+        if exc.name and exc.name.split(".")[0] in COLLECTOR_MODULES:
+            click.echo(
+                f"patrol: this command needs the 'collector' extra ({exc.name} is not installed): "
+                "pip install 'patrol[collector]'",
+                err=True,
+            )
+            sys.exit(EX_UNAVAILABLE)
+        raise
     sys.exit(0)
 
 

@@ -13,16 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from collector.errors import StoreError
+
 DEFAULT_URL = "sqlite:///var/patrol.db"  # relative to the current directory
 ENV_VAR = "PATROL_DB"
 SQLITE_BUSY_TIMEOUT_MS = 5000  # writers wait this long for a lock instead of failing at once
 
 # Drivers that are extras of the patrol package, for the "install this" hint.
 _DRIVER_EXTRAS = {"postgresql": "postgres", "mysql": "mysql", "oracle": "oracle"}
-
-
-class StoreError(Exception):
-    """The database cannot be opened or used; the message names the (masked) URL and the cause."""
 
 
 def default_url() -> str:
