@@ -80,19 +80,19 @@ def run(playbook_path, inventory_path, limit, db_url, report_dir, workers, quiet
     and no CRITICAL, 78 on configuration errors.
     """
     from collector import console
-    from collector.patrol import run_patrol
+    from collector.patrol import prepare, run_patrol
     from collector.runner import Runner
     from collector.store.store import Store, default_url
 
     registry = default_registry()
     inventory, playbook = _load(inventory_path, playbook_path, registry)
+    assignments = prepare(playbook, inventory, registry, limit)
     store = Store.open(db_url or default_url())
     try:
         with console.Progress(enabled=not quiet) as progress:
             outcome = run_patrol(
                 playbook,
-                inventory,
-                registry,
+                assignments,
                 store,
                 report_dir,
                 limit=limit,

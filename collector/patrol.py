@@ -42,6 +42,13 @@ def category_of(target: Target) -> str:
     return category if category in CATEGORIES else "hosts"
 
 
+def prepare(playbook: Playbook, inventory: Inventory, registry: Registry, limit: str | None = None) -> list[Assignment]:
+    """Plan the patrol and resolve its secrets: every configuration error surfaces here, before anything runs."""
+    assignments = plan(playbook, inventory, registry, limit)
+    check_secrets(assignments, inventory)
+    return assignments
+
+
 def check_secrets(assignments: list[Assignment], inventory: Inventory) -> None:
     """Resolve every secret the selected targets reference, before anything runs; report all failures."""
     problems = []
@@ -57,8 +64,7 @@ def check_secrets(assignments: list[Assignment], inventory: Inventory) -> None:
 
 def run_patrol(
     playbook: Playbook,
-    inventory: Inventory,
-    registry: Registry,
+    assignments: list[Assignment],
     store: Store,
     report_dir: Path,
     limit: str | None = None,
@@ -66,8 +72,7 @@ def run_patrol(
     on_plan: Callable[[list[Assignment]], None] | None = None,
     on_done: OnDone | None = None,
 ) -> PatrolOutcome:
-    assignments = plan(playbook, inventory, registry, limit)
-    check_secrets(assignments, inventory)
+    """Run prepared assignments now, store every result, and write the run's report."""
     if on_plan:
         on_plan(assignments)
     started = time.monotonic()

@@ -73,7 +73,15 @@ def test_missing_secret_stops_the_patrol_before_anything_runs(patrol, write, tmp
     assert r.returncode == EX_CONFIG
     assert "here" in r.stderr and "postgres_password" in r.stderr
     assert "environment variable PATROL_TEST_NO_SUCH_VAR is not set" in r.stderr
-    assert not (tmp_path / "reports").exists()
+    assert not (tmp_path / "reports").exists() and not (tmp_path / "patrol.db").exists()
+
+
+def test_unknown_limit_pattern_is_a_configuration_error_before_anything_is_stored(patrol, write, tmp_path):
+    inv = write("inventory.yaml", LOCAL_INVENTORY)
+    r = patrol("run", playbook(write), "-i", inv, "--limit", "lnux")
+    assert r.returncode == EX_CONFIG and "'lnux' matches no host or group" in r.stderr
+    assert "did you mean 'linux'" in r.stderr
+    assert not (tmp_path / "patrol.db").exists()
 
 
 def test_inline_secret_is_rejected_without_echoing_it(patrol, write):

@@ -302,7 +302,6 @@ def test_report_settings(write, registry):
 
 
 def test_example_playbook_is_valid_for_the_builtin_checks(config_fixtures):
-    pytest.importorskip("checks.host.cpu")  # written alongside; skip until it exists
     playbook = load_playbook(config_fixtures / "playbook.yaml", Registry.discover(),
                              load_inventory(config_fixtures / "inventory.yaml"))
     assert [check.name for check in playbook.tasks[0].checks] == list(NAMES)
