@@ -69,6 +69,12 @@ class Result(BaseModel):
     collected: bool = Field(
         default=True, description="false when the figures could not be collected (timeout, error, unreachable)"
     )
+    playbook: str | None = Field(
+        default=None, max_length=200, description="the playbook whose schedule produced the result, if any"
+    )
+    scheduled_at: dt.datetime | None = Field(
+        default=None, description="the scheduled firing time this result belongs to (agents and scheduled patrols)"
+    )
 
     @field_validator("summary")
     @classmethod
