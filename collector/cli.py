@@ -23,7 +23,7 @@ EX_UNAVAILABLE = 69
 EX_CONFIG = 78
 
 # Imported only by commands that need them; they come with the 'collector' extra.
-COLLECTOR_MODULES = {"sqlalchemy", "alembic", "jinja2", "apscheduler", "prometheus_client"}
+COLLECTOR_MODULES = {"sqlalchemy", "alembic", "jinja2", "prometheus_client", "fastapi", "uvicorn"}
 
 DEFAULT_INVENTORY = "inventory.yaml"
 DEFAULT_REPORT_DIR = "var/reports"

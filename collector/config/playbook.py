@@ -35,8 +35,8 @@ from pydantic import (
 from checks.errors import CheckUnavailable, ConfigError, Problem
 from checks.params import CheckParams, problems_from_validation
 from checks.registry import Registry, UnknownCheck
+from checks.schedule import Schedule, parse_schedule
 from collector.config.inventory import Inventory
-from collector.config.schedule import Schedule, parse_schedule
 from collector.config.yamlfile import LineMap, load_yaml, locate
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]

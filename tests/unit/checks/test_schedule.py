@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from collector.config.schedule import Schedule, cron_trigger, parse_duration, parse_schedule
+from checks.schedule import Schedule, cron_trigger, parse_duration, parse_schedule
 
 UTC = dt.UTC
 MONDAY = dt.datetime(2024, 1, 1, tzinfo=UTC)  # 2024-01-01 was a Monday
@@ -67,3 +67,12 @@ def test_trigger_for_an_interval():
 
 def test_parse_duration():
     assert parse_duration("1h30m15s") == 5415
+
+
+def test_every_fires_at_epoch_multiples_whoever_computes_it():
+    import datetime as dt
+
+    schedule = parse_schedule("@every 1m")
+    now = dt.datetime(2026, 11, 23, 8, 0, 17, tzinfo=dt.UTC)
+    fire = schedule.trigger().get_next_fire_time(None, now)
+    assert fire == dt.datetime(2026, 11, 23, 8, 1, 0, tzinfo=dt.UTC)

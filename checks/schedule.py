@@ -1,11 +1,16 @@
 """A playbook's schedule: a 5-field cron expression, or ``@every <duration>`` for continuous monitoring.
 
+Shared by the collector and the agent, which must agree on firing times: a result names the firing it
+belongs to (``scheduled_at``), so both sides compute the same instants. ``@every N`` fires at
+multiples of N seconds since the Unix epoch, not N seconds after whoever started last.
+
 Cron is read as cron reads it. APScheduler 3 numbers weekdays from Monday = 0 (its issue #286), so
 ``cron_trigger`` rewrites the day-of-week field into names before handing it over: ``1-5`` stays
 Monday to Friday and ``0``/``7`` stay Sunday. The scheduler must build its triggers with it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +25,7 @@ ALIASES = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # cron numbering: 0 and 7 are Sunday
@@ -42,7 +48,8 @@ class Schedule:
             return cron_trigger(self.cron, timezone)
         from apscheduler.triggers.interval import IntervalTrigger
 
-        return IntervalTrigger(seconds=self.every_seconds, timezone=timezone)
+        # Anchored at the epoch, so every process computes the same firing instants.
+        return IntervalTrigger(seconds=self.every_seconds, start_date=EPOCH, timezone=timezone or dt.UTC)
 
 
 def parse_schedule(text: str) -> Schedule:
