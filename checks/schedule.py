@@ -26,6 +26,7 @@ ALIASES = {
     "@hourly": "0 * * * *",
 }
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LOOKBACK_WINDOWS = tuple(dt.timedelta(days=d) for d in (1 / 24, 1, 32, 367))  # yearly is cron's sparsest
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # cron numbering: 0 and 7 are Sunday
@@ -50,6 +51,29 @@ class Schedule:
 
         # Anchored at the epoch, so every process computes the same firing instants.
         return IntervalTrigger(seconds=self.every_seconds, start_date=EPOCH, timezone=timezone or dt.UTC)
+
+
+    def latest_fire_time(self, now: dt.datetime, timezone: Any = None) -> dt.datetime:
+        """The nominal firing instant at or before ``now``: the ``scheduled_at`` a result of this firing carries.
+
+        A job that starts a little late (the scheduler was busy, jitter) still names the firing it
+        belongs to, so the agent's results and the collector's patrol run agree on it.
+        """
+        now = now.astimezone(dt.UTC)
+        if self.every_seconds is not None:
+            elapsed = (now - EPOCH).total_seconds()
+            return EPOCH + dt.timedelta(seconds=(elapsed // self.every_seconds) * self.every_seconds)
+        trigger = self.trigger(timezone or dt.UTC)
+        # Walk forward through a growing window: a few steps for any schedule, however sparse.
+        for window in LOOKBACK_WINDOWS:
+            latest = None
+            fire = trigger.get_next_fire_time(None, now - window)
+            while fire is not None and fire <= now:
+                latest = fire
+                fire = trigger.get_next_fire_time(fire, fire + dt.timedelta(seconds=1))
+            if latest is not None:
+                return latest.astimezone(dt.UTC)
+        raise ValueError(f"schedule {self.text!r} did not fire in the year before {now}")
 
 
 def parse_schedule(text: str) -> Schedule:

@@ -76,3 +76,16 @@ def test_every_fires_at_epoch_multiples_whoever_computes_it():
     now = dt.datetime(2026, 11, 23, 8, 0, 17, tzinfo=dt.UTC)
     fire = schedule.trigger().get_next_fire_time(None, now)
     assert fire == dt.datetime(2026, 11, 23, 8, 1, 0, tzinfo=dt.UTC)
+
+
+def test_latest_fire_time_names_the_firing_a_late_job_belongs_to():
+    import datetime as dt
+
+    utc = dt.timezone.utc
+    now = dt.datetime(2026, 11, 23, 8, 0, 17, tzinfo=utc)
+    assert parse_schedule("@every 1m").latest_fire_time(now) == dt.datetime(2026, 11, 23, 8, 0, tzinfo=utc)
+    assert parse_schedule("@every 1h").latest_fire_time(now) == dt.datetime(2026, 11, 23, 8, 0, tzinfo=utc)
+    assert parse_schedule("0 8 * * *").latest_fire_time(now) == dt.datetime(2026, 11, 23, 8, 0, tzinfo=utc)
+    assert parse_schedule("30 7 * * 1-5").latest_fire_time(now) == dt.datetime(2026, 11, 23, 7, 30, tzinfo=utc)
+    # 2026-11-23 is a Monday: the latest Sunday 06:00 firing was the day before.
+    assert parse_schedule("0 6 * * 0").latest_fire_time(now) == dt.datetime(2026, 11, 22, 6, 0, tzinfo=utc)
