@@ -183,13 +183,18 @@ class Check(abc.ABC):
             check=self.name,
             item=outcome.item,
             status=status,
-            summary=ctx.scrubber.scrub(summary)[:2000],
+            summary=one_line(ctx.scrubber.scrub(summary)),
             metrics=list(outcome.metrics),
             thresholds=thresholds,
             started_at=started_at,
             duration_seconds=round(duration, 6),
             collected=outcome.collected,
         )
+
+
+def one_line(text: str, limit: int = 2000) -> str:
+    """A summary is one line (exception texts often are not) and bounded, as the result record demands."""
+    return " ".join(text.split())[:limit]
 
 
 def failure_result(
@@ -200,7 +205,7 @@ def failure_result(
         target=target,
         check=check,
         status=status,
-        summary=reason,
+        summary=one_line(reason),
         started_at=started_at or utcnow(),
         duration_seconds=round(duration, 6),
         collected=False,

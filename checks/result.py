@@ -6,11 +6,9 @@ docs/result.schema.json is generated from this model.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from checks.status import Status
 
@@ -29,16 +27,9 @@ class Metric(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)
-    value: float
+    value: float = Field(allow_inf_nan=False, description="a finite number")
     unit: Unit = ""
     labels: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("value")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("a metric value must be a finite number")
-        return value
 
 
 class ThresholdSpec(BaseModel):
@@ -61,10 +52,10 @@ class Result(BaseModel):
     check: str = Field(min_length=1, max_length=100)
     item: str = Field(default="", max_length=500, description="mount point, interface, tablespace ...; '' if none")
     status: Status
-    summary: str = Field(max_length=2000, description="one line for a human")
+    summary: str = Field(max_length=2000, pattern=r"^[^\r\n]*$", description="one line for a human")
     metrics: list[Metric] = Field(default_factory=list)
     thresholds: list[ThresholdSpec] = Field(default_factory=list)
-    started_at: dt.datetime
+    started_at: AwareDatetime = Field(description="with a time zone, e.g. 2026-11-23T08:00:00Z")
     duration_seconds: float = Field(ge=0)
     collected: bool = Field(
         default=True, description="false when the figures could not be collected (timeout, error, unreachable)"
@@ -72,21 +63,9 @@ class Result(BaseModel):
     playbook: str | None = Field(
         default=None, max_length=200, description="the playbook whose schedule produced the result, if any"
     )
-    scheduled_at: dt.datetime | None = Field(
+    scheduled_at: AwareDatetime | None = Field(
         default=None, description="the scheduled firing time this result belongs to (agents and scheduled patrols)"
     )
-
-    @field_validator("summary")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        return " ".join(value.split())
-
-    @field_validator("started_at")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("started_at must carry a time zone (e.g. 2026-11-23T08:00:00Z)")
-        return value.astimezone(dt.UTC)
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)

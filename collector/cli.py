@@ -176,6 +176,124 @@ def _parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
+# -- patrol serve / token -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--listen", default=None, help="HOST:PORT to listen on.  [default: 127.0.0.1:8080]")
+@_db_option
+@click.option(
+    "--inventory",
+    "-i",
+    "inventory",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Inventory file.  [default: inventory.yaml]",
+)
+@click.option(
+    "--playbooks",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory of playbooks; those with a schedule run on it.  [default: playbooks]",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for the reports of scheduled patrols.  [default: var/reports]",
+)
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None, help="PEM certificate.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None, help="PEM private key.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML file with any of these settings (flags win).",
+)
+def serve(listen, db_url, inventory, playbooks, report_dir, tls_cert, tls_key, config_file) -> None:
+    """Run the collector: the HTTP API for agents, /metrics, and the scheduled patrols."""
+    import logging
+
+    from collector.serve import load_settings
+    from collector.serve import serve as run_server
+
+    settings = load_settings(
+        config_file,
+        {
+            "listen": listen,
+            "db": db_url,
+            "inventory": inventory,
+            "playbooks": playbooks,
+            "report_dir": report_dir,
+            "tls_cert": tls_cert,
+            "tls_key": tls_key,
+        },
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_server(settings)
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for agents and for Prometheus; stored hashed, shown once."""
+
+
+def _token_kind(agent: str | None, metrics: str | None) -> tuple[str, str]:
+    if bool(agent) == bool(metrics):
+        raise click.UsageError("give exactly one of --agent NAME or --metrics NAME")
+    return ("agent", agent) if agent else ("metrics", metrics)
+
+
+@token.command("create")
+@click.option("--agent", help="Agent (inventory host) the token belongs to: push results, read its plan.")
+@click.option("--metrics", help="Name of a Prometheus server: read /metrics and /api/v1/agents.")
+@_db_option
+def token_create(agent, metrics, db_url) -> None:
+    """Create a token and print it once, alone on the last line."""
+    from collector.store.store import Store, default_url
+
+    kind, name = _token_kind(agent, metrics)
+    with Store.open(db_url or default_url()) as store:
+        token_id, plaintext = store.create_token(kind, name)
+    click.echo(f"token {token_id} for {kind} {name!r} created; it is shown only now and stored hashed:", err=True)
+    click.echo(plaintext)
+
+
+@token.command("revoke")
+@click.option("--agent", help="Revoke every token of this agent.")
+@click.option("--metrics", help="Revoke every metrics token of this name.")
+@click.option("--id", "token_id", type=int, help="Revoke one token by id (see patrol token list).")
+@_db_option
+def token_revoke(agent, metrics, token_id, db_url) -> None:
+    """Revoke tokens: they stop working at once."""
+    from collector.store.store import Store, default_url
+
+    if token_id is None:
+        kind, name = _token_kind(agent, metrics)
+    elif agent or metrics:
+        raise click.UsageError("give --id or a name, not both")
+    else:
+        kind, name = None, None
+    with Store.open(db_url or default_url()) as store:
+        count = store.revoke_tokens(kind=kind, name=name, token_id=token_id)
+    click.echo(f"{count} token{'s' if count != 1 else ''} revoked")
+    if count == 0:
+        sys.exit(1)
+
+
+@token.command("list")
+@_db_option
+def token_list(db_url) -> None:
+    """List tokens (never the tokens themselves)."""
+    from collector.store.store import Store, default_url
+
+    with Store.open(db_url or default_url()) as store:
+        for t in store.list_tokens():
+            state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+            click.echo(f"{t.id:6}  {t.kind:8} {t.name:30} created {t.created_at:%Y-%m-%d %H:%M}  {state}")
+
+
 # -- patrol inventory / playbook / checks ---------------------------------------------------------
 
 

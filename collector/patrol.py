@@ -87,17 +87,24 @@ def run_patrol(
     )
     results = (runner or Runner()).run(assignments, on_done)
     store.add_results(run_id, results)
-    status = Status.worst(r.status for r in results)
-    targets = {a.target.name: a.target for a in assignments}
+    targets = list({a.target.name: a.target for a in assignments}.values())
+    status, reports = complete_run(store, run_id, playbook, targets, len(assignments), report_dir)
+    return PatrolOutcome(run_id, status, store.run_results(run_id), reports, time.monotonic() - started)
+
+
+def complete_run(
+    store: Store, run_id: int, playbook: Playbook, targets: list[Target], check_count: int, report_dir: Path
+) -> tuple[Status, dict[str, Path]]:
+    """Close a run whose results are all stored: its verdict, then its report."""
+    status = Status.worst(r.status for r in store.run_results(run_id))
     store.finish_run(
         run_id,
         finished_at=dt.datetime.now(dt.UTC),
         status=status,
         target_count=len(targets),
-        check_count=len(assignments),
+        check_count=check_count,
     )
-    reports = write_report(store, run_id, playbook, list(targets.values()), report_dir)
-    return PatrolOutcome(run_id, status, store.run_results(run_id), reports, time.monotonic() - started)
+    return status, write_report(store, run_id, playbook, targets, report_dir)
 
 
 def write_report(

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pydantic_core
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
@@ -62,7 +63,7 @@ def create_engine(url: str) -> Engine:
         except OSError as exc:
             raise StoreError(f"cannot create the directory for {shown}: {exc}") from exc
     try:
-        engine = sa.create_engine(parsed)
+        engine = sa.create_engine(parsed, json_serializer=_json_dumps, json_deserializer=_json_loads)
     except ModuleNotFoundError as exc:
         raise StoreError(f"cannot open {shown}: {_driver_hint(parsed.get_backend_name(), exc)}") from exc
     except sa.exc.NoSuchModuleError as exc:
@@ -107,6 +108,16 @@ def _driver_hint(backend: str, exc: ModuleNotFoundError) -> str:
     extra = _DRIVER_EXTRAS.get(backend)
     hint = f" (install it with: pip install 'patrol[{extra}]')" if extra else ""
     return f"the database driver {exc.name or ''} is not installed{hint}".replace("  ", " ")
+
+
+def _json_dumps(value: Any) -> str:
+    """JSON columns' serializer: pydantic-core's, which is faster than ``json.dumps`` and also takes pydantic
+    models as they are (ingest hands it a result's ``Metric`` objects without building dicts first)."""
+    return pydantic_core.to_json(value).decode()
+
+
+def _json_loads(text: str | bytes) -> Any:
+    return pydantic_core.from_json(text)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -23,6 +23,13 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+# PostgreSQL advisory lock key held while migrating: collector replicas starting together migrate one
+# after the other (the later ones find the schema current) instead of racing to create the same tables.
+MIGRATION_LOCK_KEY = 0x7061_7472_6F6C  # "patrol"
+
+
 def upgrade(connection: Connection, revision: str = "head") -> None:
     """Migrate the database behind ``connection`` to ``revision``; commits on success."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
     command.upgrade(alembic_config(connection), revision)

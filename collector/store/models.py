@@ -8,6 +8,7 @@ Any change here needs a migration in ``migrations/versions``; a unit test compar
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +37,34 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
         value = value.astimezone(dt.UTC)
         # SQLite would store an aware value's offset as part of the text and break ordering; strip it.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        # Ingest binds three datetimes per result. On SQLite, go straight to the text SQLAlchemy's own
+        # DateTime writes ("2026-11-23 08:00:00.000000", sortable as text) with one C call instead of
+        # process_bind_param followed by SQLAlchemy's %-formatting; and remember the last value, because a
+        # batch repeats them (every row's created_at, most rows' scheduled_at). Equal aware datetimes are
+        # the same instant, so they have the same text. A test checks this agrees with SQLAlchemy's format.
+        utc = dt.UTC
+        last: tuple[dt.datetime | None, str | None] = (None, None)  # replaced whole: safe across threads
+
+        def process(value: dt.datetime | None) -> str | None:
+            nonlocal last
+            if value is None:
+                return None
+            seen = last
+            if value == seen[0]:
+                return seen[1]
+            if value.tzinfo is not utc:
+                if value.tzinfo is None:
+                    raise ValueError(f"naive datetime {value.isoformat()} given: the store needs time zones")
+                value = value.astimezone(utc)
+            text = value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+            last = (value, text)
+            return text
+
+        return process
 
     def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
         if value is None:
@@ -90,12 +119,19 @@ class PatrolRun(Base):
 
 
 class ResultRow(Base):
-    """One stored ``checks.result.Result``; its metrics are rows of ``result_metrics``."""
+    """One stored ``checks.result.Result``, whatever produced it: a one-shot run, a scheduled patrol, an agent.
+
+    Its metrics are a JSON list on the row (``[{"name", "value", "unit", "labels"}, ...]``), not rows of
+    their own table (``result_metrics`` until migration 0002): ingest is the hot path, and one row per
+    result instead of five made it more than twice as fast (bench/ingest_store.py). The history of one
+    item (charts, forecasts) is read through the (target, check, item, started_at) index; the newest
+    figures of every item live in ``latest_results``.
+    """
 
     __tablename__ = "results"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    # Nullable: results an agent pushes outside any patrol run belong to no run.
+    # Nullable: results an agent pushes belong to no run until a scheduled run attaches them.
     run_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("patrol_runs.id", ondelete="CASCADE"), index=True
     )
@@ -104,33 +140,87 @@ class ResultRow(Base):
     item: Mapped[str] = mapped_column(sa.String(500), default="")
     status: Mapped[str] = mapped_column(sa.String(16))
     summary: Mapped[str] = mapped_column(sa.String(2000))
+    metrics: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, server_default=sa.text("'[]'"))
     thresholds: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     duration_seconds: Mapped[float] = mapped_column(sa.Float)
     collected: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The playbook and scheduled firing the result belongs to (agents and scheduled patrols set them).
+    playbook: Mapped[str | None] = mapped_column(sa.String(200))
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The agent batch that brought the result (``ingest_batches.batch_id``); None for results stored directly.
+    batch_id: Mapped[str | None] = mapped_column(sa.String(100))
 
     run: Mapped[PatrolRun | None] = relationship(back_populates="results")
-    metrics: Mapped[list[MetricRow]] = relationship(
-        back_populates="result", cascade="all, delete-orphan", passive_deletes=True, order_by="MetricRow.id"
+
+    __table_args__ = (
+        # The history of one item (events, trends) is looked up by this key, newest first.
+        sa.Index(None, "target", "check", "item", "started_at"),
+        # attach_results(): the results of one scheduled firing of a playbook.
+        sa.Index(None, "playbook", "scheduled_at"),
     )
 
-    # The history of one item (events, trends) is looked up by this key, newest first.
-    __table_args__ = (sa.Index(None, "target", "check", "item", "started_at"),)
 
+class LatestResult(Base):
+    """The newest result of every (target, check, item): what ``/metrics`` and status views read.
 
-class MetricRow(Base):
-    """One measured figure of a result; its own table so metric history can be charted and forecast."""
+    One row per series group, updated in the same transaction as the history row it copies
+    (``result_id``). An older result arriving late never replaces a newer one. ``result_id`` is not a
+    foreign key on purpose: pruning history must not remove an item's current state.
+    """
 
-    __tablename__ = "result_metrics"
+    __tablename__ = "latest_results"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    result_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("results.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(sa.String(100))
-    value: Mapped[float] = mapped_column(sa.Float)
-    unit: Mapped[str] = mapped_column(sa.String(8), default="")
-    labels: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    target: Mapped[str] = mapped_column(sa.String(255))
+    check: Mapped[str] = mapped_column(sa.String(100))
+    item: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    summary: Mapped[str] = mapped_column(sa.String(2000))
+    collected: Mapped[bool] = mapped_column(sa.Boolean)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    duration_seconds: Mapped[float] = mapped_column(sa.Float)
+    metrics: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    result_id: Mapped[int] = mapped_column(BigId)
 
-    result: Mapped[ResultRow] = relationship(back_populates="metrics")
+    __table_args__ = (sa.UniqueConstraint("target", "check", "item"),)
 
-    __table_args__ = (sa.Index(None, "name", "result_id"),)
+
+class Agent(Base):
+    """An agent the collector has heard from: when, how often it should report, how much it sent."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # last batch received; None: none yet
+    expected_interval_seconds: Mapped[float | None] = mapped_column(sa.Float)  # from its plan
+    results_received: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class ApiToken(Base):
+    """A bearer token of the HTTP API. Only the SHA-256 hex digest of the token is kept, never the token."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "agent" or "metrics"
+    name: Mapped[str] = mapped_column(sa.String(255))  # the agent's inventory name, or a free label
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (sa.CheckConstraint("kind IN ('agent', 'metrics')", name="kind"),)
+
+
+class IngestBatch(Base):
+    """A batch an agent pushed and the collector stored: its primary key makes ingest exactly-once."""
+
+    __tablename__ = "ingest_batches"
+
+    batch_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    agent: Mapped[str] = mapped_column(sa.String(255))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    result_count: Mapped[int] = mapped_column(sa.Integer)

@@ -1,19 +1,29 @@
 """The store: patrol runs and their results, kept once and read by everything downstream.
 
-A small API over SQLAlchemy sessions. Every write is one transaction; every read returns plain
-values (``RunRecord``, ``checks.result.Result``), never live ORM objects, so callers cannot
-accidentally hold a session open.
+A small API over SQLAlchemy. Every write is one transaction; every read returns plain values
+(``RunRecord``, ``checks.result.Result``, ``TokenRecord`` ...), never live ORM objects, so callers
+cannot accidentally hold a session open.
+
+Results enter by two doors that share one code path (``_insert_results``): ``add_results`` (a
+one-shot ``patrol run``) and ``ingest_batch`` (an agent's batch, exactly once). That path is the hot
+path of the collector, so it uses Core ``insert()`` with executemany, lets SQL copy the new rows
+into ``latest_results`` (``INSERT ... SELECT ... ON CONFLICT``), and never builds ORM objects.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import hashlib
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from checks.result import Result
 from checks.status import Status
@@ -26,7 +36,32 @@ from collector.store.engine import (
     describe,
     error_text,
 )
-from collector.store.models import MetricRow, PatrolRun, ResultRow, utcnow
+from collector.store.models import (
+    Agent,
+    ApiToken,
+    IngestBatch,
+    LatestResult,
+    PatrolRun,
+    ResultRow,
+    utcnow,
+)
+
+TokenKind = Literal["agent", "metrics"]
+TOKEN_KINDS: tuple[str, ...] = ("agent", "metrics")
+TOKEN_PREFIX = "pat_"
+BATCH_ID_MAX_LENGTH = 100
+NAME_MAX_LENGTH = 255
+_IN_CHUNK = 500  # values per IN (...) list: far below SQLite's and PostgreSQL's bound-parameter limits
+
+_results = ResultRow.__table__
+_latest = LatestResult.__table__
+_agents = Agent.__table__
+_tokens = ApiToken.__table__
+_batches = IngestBatch.__table__
+_STATUS_TEXT = {status: status.value for status in Status}
+# The columns latest_results copies from results (plus results.id as result_id).
+_LATEST_COLUMNS = ("target", "check", "item", "status", "summary", "collected", "started_at", "duration_seconds",
+                   "metrics")
 
 
 class RunNotFound(LookupError):
@@ -59,12 +94,48 @@ class RunRecord:
         return (self.finished_at - self.started_at).total_seconds()
 
 
+@dataclass(frozen=True)
+class TokenRecord:
+    """An API token as stored, without its hash. ``revoked_at`` is None while the token is valid."""
+
+    id: int
+    kind: TokenKind
+    name: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    """An agent and its last contact. ``last_seen`` is None until its first batch arrives."""
+
+    name: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime | None
+    expected_interval_seconds: float | None
+    results_received: int
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What ``ingest_batch`` did: ``stored`` results, or nothing because the batch was stored before."""
+
+    stored: int
+    duplicate: bool
+
+
 class Store:
     """Runs and results in a SQL database. Open with ``Store.open(url)``; close when done."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._sql = _Statements(engine)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -171,20 +242,57 @@ class Store:
     def add_results(self, run_id: int | None, results: Iterable[Result]) -> int:
         """Store results (of run ``run_id``, or of no run) in one transaction: all or nothing.
 
-        Returns how many were stored. Raises ``TypeError`` for anything that is not a ``Result`` and
-        ``StoreError`` when the database refuses a row (e.g. an unknown run id); nothing is kept then.
+        Also brings ``latest_results`` up to date. Returns how many were stored. Raises ``TypeError``
+        for anything that is not a ``Result`` and ``StoreError`` when the database refuses a row (e.g.
+        an unknown run id); nothing is kept then.
         """
-        rows = []
-        for result in results:
-            if not isinstance(result, Result):
-                raise TypeError(
-                    f"add_results takes checks.result.Result objects, not {type(result).__name__}"
-                )
-            rows.append(_result_row(run_id, result))
-        if rows:
-            with self._write() as session:
-                session.add_all(rows)
-        return len(rows)
+        batch = _result_list(results, "add_results")
+        if not batch:
+            return 0
+        with self._transaction() as conn:
+            return self._insert_results(conn, batch, run_id=run_id, batch_id=None, now=utcnow())
+
+    def ingest_batch(self, batch_id: str, agent: str, results: Sequence[Result]) -> IngestOutcome:
+        """Store an agent's batch exactly once, in one transaction, committed before this returns.
+
+        The batch id is claimed first (``ingest_batches`` primary key, ``INSERT ... ON CONFLICT DO
+        NOTHING RETURNING``). When it was claimed before, by an earlier request or by a concurrent one
+        in another thread or process (PostgreSQL makes the second wait for the first to commit; SQLite
+        lets one writer in at a time), nothing is written: ``IngestOutcome(stored=0, duplicate=True)``.
+        Otherwise the results are stored (no run, ``batch_id`` set), ``latest_results`` is brought up
+        to date and the agent's ``last_seen`` and ``results_received`` too. Any failure stores nothing,
+        not even the batch id, so the agent's retry can succeed.
+
+        Raises ``ValueError`` for a bad batch id or agent name or a naive ``scheduled_at``, ``TypeError``
+        for anything that is not a ``Result`` and ``StoreError`` when the database fails.
+        """
+        if not isinstance(batch_id, str) or not 1 <= len(batch_id) <= BATCH_ID_MAX_LENGTH:
+            raise ValueError(f"batch id: expected 1 to {BATCH_ID_MAX_LENGTH} characters, got {batch_id!r}")
+        _check_name(agent, "agent name")
+        batch = _result_list(results, "ingest_batch")
+        now = utcnow()
+        with self._transaction() as conn:
+            # First statement of the transaction and a write: on SQLite it takes the write lock (waiting
+            # for other writers), so nothing read later in the transaction can be stale.
+            claimed = conn.execute(
+                self._sql.claim_batch,
+                {"batch_id": batch_id, "agent": agent, "received_at": now, "result_count": len(batch)},
+            )
+            if claimed.first() is None:
+                conn.rollback()
+                return IngestOutcome(stored=0, duplicate=True)
+            stored = self._insert_results(conn, batch, run_id=None, batch_id=batch_id, now=now)
+            conn.execute(
+                self._sql.agent_seen,
+                {
+                    "name": agent,
+                    "first_seen": now,
+                    "last_seen": now,
+                    "expected_interval_seconds": None,
+                    "results_received": stored,
+                },
+            )
+        return IngestOutcome(stored=stored, duplicate=False)
 
     def run_results(self, run_id: int) -> list[Result]:
         """The results of run ``run_id`` with their metrics, ordered by target, check, item.
@@ -192,17 +300,255 @@ class Store:
         Raises ``RunNotFound``.
         """
         query = (
-            sa.select(ResultRow)
-            .where(ResultRow.run_id == run_id)
-            .options(selectinload(ResultRow.metrics))
-            .order_by(ResultRow.target, ResultRow.check, ResultRow.item, ResultRow.id)
+            sa.select(_results)
+            .where(_results.c.run_id == run_id)
+            .order_by(_results.c.target, _results.c.check, _results.c.item, _results.c.id)
         )
-        with self._sessions() as session:
-            if session.get(PatrolRun, run_id) is None:
+        with self._read() as conn:
+            if conn.execute(sa.select(PatrolRun.id).where(PatrolRun.id == run_id)).first() is None:
                 raise RunNotFound(run_id)
-            return [_result(row) for row in session.scalars(query)]
+            return [_result(row) for row in conn.execute(query)]
+
+    def attach_results(
+        self, run_id: int, playbook: str, scheduled_at: dt.datetime, targets: Iterable[str]
+    ) -> list[Result]:
+        """Link the stored results of one scheduled firing to run ``run_id`` and return them.
+
+        Takes the results of ``playbook`` fired at ``scheduled_at`` whose target is in ``targets`` and
+        that belong to no run yet (what agents pushed for that firing), sets their run, and returns
+        exactly those, ordered like ``run_results``. Results already attached stay where they are.
+        Raises ``RunNotFound`` and ``ValueError`` for a naive ``scheduled_at``.
+        """
+        if scheduled_at.tzinfo is None:
+            raise ValueError(f"naive scheduled_at {scheduled_at.isoformat()}: give a time zone")
+        wanted = sorted(set(targets))
+        if not self._run_exists(run_id):
+            raise RunNotFound(run_id)
+        ids: list[int] = []
+        query = (
+            sa.select(_results)
+            .where(_results.c.id.in_(sa.bindparam("ids", expanding=True)))
+            .order_by(_results.c.target, _results.c.check, _results.c.item, _results.c.id)
+        )
+        with self._transaction() as conn:
+            for chunk in _chunks(wanted, _IN_CHUNK):
+                ids += conn.execute(
+                    sa.update(_results)
+                    .where(
+                        _results.c.playbook == playbook,
+                        _results.c.scheduled_at == scheduled_at,
+                        _results.c.run_id.is_(None),
+                        _results.c.target.in_(chunk),
+                    )
+                    .values(run_id=run_id)
+                    .returning(_results.c.id)
+                ).scalars().all()
+            rows = [row for chunk in _chunks(sorted(ids), _IN_CHUNK) for row in conn.execute(query, {"ids": chunk})]
+        rows.sort(key=lambda row: (row.target, row.check, row.item, row.id))
+        return [_result(row) for row in rows]
+
+    def latest_results(self) -> list[Result]:
+        """The newest result of every (target, check, item), ordered by them (what ``/metrics`` serves).
+
+        Each carries target, check, item, status, summary, metrics, started_at, duration_seconds and
+        collected; thresholds, playbook and scheduled_at are not kept here.
+        """
+        query = sa.select(_latest).order_by(_latest.c.target, _latest.c.check, _latest.c.item)
+        with self._read() as conn:
+            return [
+                Result.model_validate(
+                    {
+                        "target": row.target,
+                        "check": row.check,
+                        "item": row.item,
+                        "status": row.status,
+                        "summary": row.summary,
+                        "metrics": row.metrics,
+                        "started_at": row.started_at,
+                        "duration_seconds": row.duration_seconds,
+                        "collected": row.collected,
+                    }
+                )
+                for row in conn.execute(query)
+            ]
+
+    # -- agents ------------------------------------------------------------------------------------
+
+    def touch_agent(self, name: str, expected_interval_seconds: float | None) -> None:
+        """Record the interval an agent's plan gives it (when it fetches its plan); adds unknown agents.
+
+        Does not change ``last_seen``: that is the last batch received, what silence detection needs.
+        """
+        _check_name(name, "agent name")
+        with self._transaction() as conn:
+            conn.execute(
+                self._sql.agent_touched,
+                {
+                    "name": name,
+                    "first_seen": utcnow(),
+                    "last_seen": None,
+                    "expected_interval_seconds": expected_interval_seconds,
+                    "results_received": 0,
+                },
+            )
+
+    def agents(self) -> list[AgentRecord]:
+        """Every agent the collector knows, by name."""
+        with self._read() as conn:
+            return [
+                AgentRecord(
+                    name=row.name,
+                    first_seen=row.first_seen,
+                    last_seen=row.last_seen,
+                    expected_interval_seconds=row.expected_interval_seconds,
+                    results_received=row.results_received,
+                )
+                for row in conn.execute(sa.select(_agents).order_by(_agents.c.name))
+            ]
+
+    # -- API tokens --------------------------------------------------------------------------------
+
+    def create_token(self, kind: TokenKind, name: str) -> tuple[int, str]:
+        """A new token of ``kind`` for ``name``: returns (id, token). The token is shown this once.
+
+        The token is ``pat_`` and 32 random bytes (256 bits, URL-safe base64). Only its SHA-256 hex
+        digest is stored. A fast, unsalted hash is right here, unlike for passwords: nobody can guess
+        or brute-force a 256-bit random value, so key stretching would only slow every request down.
+        """
+        _check_kind(kind)
+        _check_name(name, "token name")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._transaction() as conn:
+            created = conn.execute(
+                sa.insert(_tokens).values(kind=kind, name=name, token_hash=_token_hash(token), created_at=utcnow())
+            )
+            token_id = created.inserted_primary_key[0]
+        return int(token_id), token
+
+    def authenticate(self, token: str) -> TokenRecord | None:
+        """The valid token ``token`` is, or None for an unknown or revoked one.
+
+        Looked up by its SHA-256 digest, so the comparison happens on digests: timing reveals nothing
+        useful about a token (finding a digest prefix tells nothing about a 256-bit preimage).
+        """
+        if not isinstance(token, str) or not token:
+            return None
+        query = sa.select(_tokens).where(_tokens.c.token_hash == _token_hash(token), _tokens.c.revoked_at.is_(None))
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return _token_record(row) if row is not None else None
+
+    def revoke_tokens(
+        self, kind: TokenKind | None = None, name: str | None = None, token_id: int | None = None
+    ) -> int:
+        """Revoke the valid tokens matching every given filter; returns how many were revoked.
+
+        ``revoke_tokens(kind="agent", name="web01")``: all of that agent's tokens; ``token_id=7``: one.
+        Raises ``ValueError`` when no filter is given (revoking everything is never a default).
+        """
+        if kind is None and name is None and token_id is None:
+            raise ValueError("revoke_tokens needs a kind, a name or a token id")
+        if kind is not None:
+            _check_kind(kind)
+        conditions = [_tokens.c.revoked_at.is_(None)]
+        if kind is not None:
+            conditions.append(_tokens.c.kind == kind)
+        if name is not None:
+            conditions.append(_tokens.c.name == name)
+        if token_id is not None:
+            conditions.append(_tokens.c.id == token_id)
+        with self._transaction() as conn:
+            return conn.execute(sa.update(_tokens).where(*conditions).values(revoked_at=utcnow())).rowcount
+
+    def list_tokens(self) -> list[TokenRecord]:
+        """Every token, valid or revoked, by id; never the tokens or their hashes."""
+        with self._read() as conn:
+            return [_token_record(row) for row in conn.execute(sa.select(_tokens).order_by(_tokens.c.id))]
+
+    # -- the hot path ------------------------------------------------------------------------------
+
+    def _insert_results(
+        self, conn: Connection, results: list[Result], *, run_id: int | None, batch_id: str | None, now: dt.datetime
+    ) -> int:
+        """Insert ``results`` and copy the newest of them into ``latest_results``, in ``conn``'s transaction.
+
+        Rows are plain dicts for one Core executemany (no ORM objects); metrics and thresholds go to the
+        engine's JSON serializer as the pydantic models they are. latest_results is then updated by one
+        ``INSERT ... SELECT`` over the new rows' id range, so no result travels back to Python:
+        - SQLite: the transaction holds the only write lock and each new row gets max(id) + 1, so the
+          new rows are exactly the last ``len(results)`` ids;
+        - PostgreSQL: the ids are taken from the sequence first, in one query (cheaper than RETURNING
+          through executemany, which makes psycopg parse a 15,000-parameter statement per page). The
+          range between the smallest and largest may hold rows other transactions committed meanwhile:
+          copying those again is harmless, the newest result wins either way.
+        """
+        if not results:
+            return 0
+        status_text = _STATUS_TEXT
+        rows = [
+            {
+                "run_id": run_id,
+                "target": r.target,
+                "check": r.check,
+                "item": r.item,
+                "status": status_text.get(r.status) or Status(r.status).value,
+                "summary": r.summary,
+                "metrics": r.metrics,
+                "thresholds": r.thresholds,
+                "started_at": r.started_at,
+                "duration_seconds": r.duration_seconds,
+                "collected": r.collected,
+                "created_at": now,
+                "playbook": r.playbook,
+                "scheduled_at": r.scheduled_at,
+                "batch_id": batch_id,
+            }
+            for r in results
+        ]
+        if self._sqlite:
+            conn.execute(sa.insert(_results), rows)
+            last = conn.execute(sa.select(sa.func.max(_results.c.id))).scalar_one()
+            first = last - len(rows) + 1
+        else:
+            ids = conn.execute(self._sql.reserve_result_ids, {"count": len(rows)}).scalars().all()
+            for row, row_id in zip(rows, ids, strict=True):
+                row["id"] = row_id
+            conn.execute(sa.insert(_results), rows)
+            first, last = min(ids), max(ids)
+        conn.execute(self._sql.latest_upsert, {"first": first, "last": last})
+        return len(rows)
 
     # -- plumbing ----------------------------------------------------------------------------------
+
+    def _run_exists(self, run_id: int) -> bool:
+        with self._read() as conn:
+            return conn.execute(sa.select(PatrolRun.id).where(PatrolRun.id == run_id)).first() is not None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A connection in one transaction: committed at the end, rolled back on any error.
+
+        Database errors become ``StoreError`` (URL masked). Writers issue a write first, so that on
+        SQLite the transaction takes the write lock before it reads anything.
+        """
+        try:
+            with self.engine.connect() as conn:
+                try:
+                    yield conn
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to {describe(self.engine)}: {error_text(self.engine, exc)}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot read from {describe(self.engine)}: {error_text(self.engine, exc)}") from exc
 
     def _write(self) -> _WriteTransaction:
         return _WriteTransaction(self)
@@ -259,25 +605,7 @@ def _run_record(run: PatrolRun) -> RunRecord:
     )
 
 
-def _result_row(run_id: int | None, result: Result) -> ResultRow:
-    return ResultRow(
-        run_id=run_id,
-        target=result.target,
-        check=result.check,
-        item=result.item,
-        status=Status(result.status).value,
-        summary=result.summary,
-        thresholds=[spec.model_dump(mode="json") for spec in result.thresholds],
-        started_at=result.started_at,
-        duration_seconds=result.duration_seconds,
-        collected=result.collected,
-        metrics=[
-            MetricRow(name=m.name, value=m.value, unit=m.unit, labels=dict(m.labels)) for m in result.metrics
-        ],
-    )
-
-
-def _result(row: ResultRow) -> Result:
+def _result(row: Any) -> Result:
     return Result.model_validate(
         {
             "target": row.target,
@@ -285,12 +613,126 @@ def _result(row: ResultRow) -> Result:
             "item": row.item,
             "status": row.status,
             "summary": row.summary,
-            "metrics": [
-                {"name": m.name, "value": m.value, "unit": m.unit, "labels": m.labels} for m in row.metrics
-            ],
+            "metrics": row.metrics,
             "thresholds": row.thresholds,
             "started_at": row.started_at,
             "duration_seconds": row.duration_seconds,
             "collected": row.collected,
+            "playbook": row.playbook,
+            "scheduled_at": row.scheduled_at,
         }
+    )
+
+
+def _token_record(row: Any) -> TokenRecord:
+    return TokenRecord(
+        id=row.id, kind=row.kind, name=row.name, created_at=row.created_at, revoked_at=row.revoked_at
+    )
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _result_list(results: Iterable[Result], method: str) -> list[Result]:
+    batch = list(results)
+    for result in batch:
+        if not isinstance(result, Result):
+            raise TypeError(f"{method} takes checks.result.Result objects, not {type(result).__name__}")
+        # Result normalises started_at to UTC but takes scheduled_at as given: refuse a naive one here,
+        # as a bad argument, before the database is touched.
+        scheduled_at = result.scheduled_at
+        if scheduled_at is not None and scheduled_at.tzinfo is None:
+            raise ValueError(
+                f"result {result.target}/{result.check}/{result.item}: scheduled_at {scheduled_at.isoformat()} "
+                "has no time zone"
+            )
+    return batch
+
+
+def _check_name(name: str, what: str) -> None:
+    if not isinstance(name, str) or not 1 <= len(name) <= NAME_MAX_LENGTH:
+        raise ValueError(f"{what}: expected 1 to {NAME_MAX_LENGTH} characters, got {name!r}")
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in TOKEN_KINDS:
+        raise ValueError(f"token kind: expected one of {', '.join(TOKEN_KINDS)}, got {kind!r}")
+
+
+def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _dialect_insert(engine: Engine) -> Any:
+    """The dialect's ``insert`` construct, which has ``on_conflict_do_nothing`` / ``_do_update``."""
+    if engine.dialect.name == "sqlite":
+        return sqlite.insert
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert
+    raise StoreError(f"unsupported database {engine.dialect.name!r}: Patrol runs on SQLite and PostgreSQL")
+
+
+class _Statements:
+    """The write statements of the hot path, built once per store for its dialect (parameters bound later)."""
+
+    def __init__(self, engine: Engine) -> None:
+        insert = _dialect_insert(engine)
+        self.claim_batch = (
+            insert(_batches)
+            .on_conflict_do_nothing(index_elements=[_batches.c.batch_id])
+            .returning(_batches.c.batch_id)  # a row when claimed now, none when it was claimed before
+        )
+        seen = insert(_agents)
+        self.agent_seen = seen.on_conflict_do_update(
+            index_elements=[_agents.c.name],
+            set_={
+                "last_seen": sa.case(
+                    (
+                        sa.or_(_agents.c.last_seen.is_(None), _agents.c.last_seen < seen.excluded.last_seen),
+                        seen.excluded.last_seen,
+                    ),
+                    else_=_agents.c.last_seen,
+                ),
+                "results_received": _agents.c.results_received + seen.excluded.results_received,
+            },
+        )
+        touched = insert(_agents)
+        self.agent_touched = touched.on_conflict_do_update(
+            index_elements=[_agents.c.name],
+            set_={"expected_interval_seconds": touched.excluded.expected_interval_seconds},
+        )
+        self.latest_upsert = _latest_upsert(engine)
+        # PostgreSQL: the new rows' ids, taken from the sequence in one query (SQLite: see _insert_results).
+        self.reserve_result_ids = sa.select(
+            sa.func.nextval(sa.func.pg_get_serial_sequence("results", "id"))
+        ).select_from(sa.func.generate_series(1, sa.bindparam("count")))
+
+
+def _latest_upsert(engine: Engine) -> sa.Insert:
+    """Copy the results with ids in [:first, :last] into latest_results where they are newer or equal.
+
+    One statement, all in SQL: no result travels back to Python. On SQLite the rows go in oldest first, so
+    of several results for one item in a batch the newest stays; PostgreSQL refuses to update one row twice
+    in a statement, so there only the newest per item is selected (DISTINCT ON). Rows go in sorted by item,
+    which keeps concurrent PostgreSQL ingests locking in the same order (no deadlocks).
+    """
+    columns = [_results.c[name] for name in _LATEST_COLUMNS]
+    source = sa.select(*columns, _results.c.id).where(
+        _results.c.id.between(sa.bindparam("first"), sa.bindparam("last"))
+    )
+    key = (_results.c.target, _results.c.check, _results.c.item)
+    if engine.dialect.name == "postgresql":
+        distinct_on = getattr(postgresql, "distinct_on", None)  # SQLAlchemy 2.1; 2.0 spells it .distinct(*key)
+        source = source.ext(distinct_on(*key)) if distinct_on else source.distinct(*key)
+        source = source.order_by(*key, _results.c.started_at.desc(), _results.c.id.desc())
+    else:
+        source = source.order_by(*key, _results.c.started_at, _results.c.id)
+    insert = _dialect_insert(engine)(_latest).from_select([*_LATEST_COLUMNS, "result_id"], source)
+    updated = [name for name in _LATEST_COLUMNS if name not in ("target", "check", "item")] + ["result_id"]
+    return insert.on_conflict_do_update(
+        index_elements=[_latest.c.target, _latest.c.check, _latest.c.item],
+        set_={name: insert.excluded[name] for name in updated},
+        where=_latest.c.started_at <= insert.excluded.started_at,
     )

@@ -115,10 +115,11 @@ def test_patrol_check_json_is_the_versioned_result_record(patrol):
     assert r.returncode == records[0].status.code
 
 
-def test_patrol_agent_stub_says_what_to_use_instead(tmp_path):
+def test_patrol_agent_without_settings_says_what_is_missing():
     import subprocess
 
     from .conftest import PATROL
 
-    r = subprocess.run([str(PATROL.with_name("patrol-agent"))], capture_output=True, text=True)
-    assert r.returncode == 69 and "patrol run playbooks/daily-patrol.yaml" in r.stderr
+    r = subprocess.run([str(PATROL.with_name("patrol-agent"))], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 78, r.stderr
+    assert "--collector" in r.stderr and "--token-file" in r.stderr

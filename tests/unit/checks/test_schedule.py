@@ -81,7 +81,7 @@ def test_every_fires_at_epoch_multiples_whoever_computes_it():
 def test_latest_fire_time_names_the_firing_a_late_job_belongs_to():
     import datetime as dt
 
-    utc = dt.timezone.utc
+    utc = dt.UTC
     now = dt.datetime(2026, 11, 23, 8, 0, 17, tzinfo=utc)
     assert parse_schedule("@every 1m").latest_fire_time(now) == dt.datetime(2026, 11, 23, 8, 0, tzinfo=utc)
     assert parse_schedule("@every 1h").latest_fire_time(now) == dt.datetime(2026, 11, 23, 8, 0, tzinfo=utc)

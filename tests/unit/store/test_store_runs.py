@@ -130,3 +130,24 @@ def test_previous_run_is_the_latest_finished_run_of_the_same_playbook(store):
 def test_latest_runs_newest_first(store):
     ids = [store.start_run("daily", "d.yaml", "", "run") for _ in range(5)]
     assert [r.id for r in store.latest_runs(limit=3)] == ids[::-1][:3]
+
+
+def test_playbook_and_scheduled_at_round_trip(store):
+    run_id = store.start_run("continuous", "c.yaml", "", "schedule")
+    scheduled = disk_result().model_copy(
+        update={"playbook": "continuous", "scheduled_at": T0.astimezone(dt.timezone(dt.timedelta(hours=-3)))}
+    )
+    store.add_results(run_id, [scheduled, disk_result("web02")])
+    back = store.run_results(run_id)
+    assert back[0] == scheduled and back[0].scheduled_at == T0 and back[0].playbook == "continuous"
+    assert back[1].playbook is None and back[1].scheduled_at is None
+
+
+def test_add_results_updates_latest_results(store):
+    run_id = store.start_run("daily-patrol", "p.yaml", "", "run")
+    store.add_results(run_id, [disk_result("web01", "/", 91.2), disk_result("web01", "/var", 50.0, Status.OK)])
+    later = disk_result("web01", "/", 60.0, Status.OK).model_copy(update={"started_at": T0 + dt.timedelta(days=1)})
+    store.add_results(None, [later])
+    latest = {r.item: r for r in store.latest_results()}
+    assert latest["/"].status is Status.OK and latest["/"].metric("used").value == 60.0
+    assert latest["/var"].metric("used").value == 50.0

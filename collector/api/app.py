@@ -1,0 +1,147 @@
+"""The collector's HTTP application.
+
+Routes are thin: validation lives in the batch model, storage in the Store, plans in
+collector.plans. Blocking work (the database) runs in the thread pool, and an answer to a push is
+sent only after the store committed the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from collector.api.auth import authenticate
+from collector.api.batch import Batch, check_ownership, parse_batch
+from collector.api.body import read_body, require_json
+from collector.config.site import SiteWatcher
+from collector.plans import agent_plan, plan_etag
+from collector.store.store import Store
+
+log = logging.getLogger("patrol.api")
+
+AGENT = ("agent",)
+METRICS = ("metrics",)
+
+
+@dataclass
+class ApiSettings:
+    max_body_bytes: int = 10 * 1024 * 1024
+    silent_after_intervals: float = 3.0  # an agent is silent after this many expected intervals
+
+
+def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = None) -> FastAPI:
+    from prometheus_client import CollectorRegistry
+
+    from collector.metrics import IngestMetrics, PatrolCollector
+
+    settings = settings or ApiSettings()
+    app = FastAPI(
+        title="Patrol collector",
+        version="1",
+        description="Agent pushes, agent plans, agent status, health and Prometheus metrics. See docs/api.md.",
+    )
+    registry = CollectorRegistry()
+    registry.register(PatrolCollector(store))
+    app.state.store = store
+    app.state.site = site
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.ingest = IngestMetrics(registry)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict:
+        """The process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> Response:
+        """The store answers a query."""
+        from collector.store.engine import check_connection
+
+        try:
+            check_connection(store.engine)
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @app.post(
+        "/api/v1/results",
+        tags=["agents"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": Batch.model_json_schema(by_alias=True)}},
+            }
+        },
+    )
+    async def push_results(request: Request) -> dict:
+        """Store a batch of results exactly once; answer only after it is durable."""
+        token = await authenticate(request, AGENT)
+        started = time.perf_counter()
+        try:
+            require_json(request)
+            batch = parse_batch(await read_body(request, settings.max_body_bytes))
+            check_ownership(batch, token.name)
+        except HTTPException as exc:
+            app.state.ingest.observe("rejected", 0, time.perf_counter() - started)
+            log.warning("batch from %s refused (%d): %s", token.name, exc.status_code, exc.detail)
+            raise
+        outcome = await run_in_threadpool(store.ingest_batch, batch.batch_id, batch.agent, list(batch.results))
+        kind = "duplicate" if outcome.duplicate else "stored"
+        app.state.ingest.observe(kind, len(batch.results), time.perf_counter() - started)
+        return {"batch_id": batch.batch_id, "stored": outcome.stored, "duplicate": outcome.duplicate}
+
+    @app.get("/api/v1/agents/{name}/plan", tags=["agents"])
+    async def get_plan(name: str, request: Request) -> Response:
+        """The checks this agent runs, from the inventory and the scheduled playbooks; ETag-cached."""
+        token = await authenticate(request, AGENT)
+        if token.name != name:
+            raise HTTPException(403, f"this token belongs to agent {token.name!r}, not {name!r}")
+        await run_in_threadpool(site.reload_if_changed)
+        plan = agent_plan(site.site, name)
+        if plan is None:
+            raise HTTPException(404, f"{name!r} is not an agent host (patrol_agent: true) in the inventory")
+        await run_in_threadpool(store.touch_agent, name, plan["interval_seconds"])
+        etag = plan_etag(plan)
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        return JSONResponse(plan, headers=headers)
+
+    @app.get("/api/v1/agents", tags=["agents"])
+    async def list_agents(request: Request) -> list[dict]:
+        """Every agent with its last contact; ``silent`` after several missed intervals."""
+        await authenticate(request, METRICS)
+        agents = await run_in_threadpool(store.agents)
+        now = time.time()
+        out = []
+        for agent in agents:
+            interval = agent.expected_interval_seconds
+            last = agent.last_seen.timestamp() if agent.last_seen else None
+            silent = interval is not None and (last is None or now - last > settings.silent_after_intervals * interval)
+            out.append(
+                {
+                    "name": agent.name,
+                    "last_seen": agent.last_seen.isoformat().replace("+00:00", "Z") if agent.last_seen else None,
+                    "expected_interval_seconds": interval,
+                    "results_received": agent.results_received,
+                    "silent": silent,
+                }
+            )
+        return out
+
+    @app.get("/metrics", tags=["metrics"])
+    async def metrics(request: Request) -> Response:
+        """Prometheus exposition of the latest results, agents and the collector's own ingest figures."""
+        from collector.metrics import CONTENT_TYPE, render
+
+        await authenticate(request, METRICS)
+        body = await run_in_threadpool(render, registry)
+        return Response(body, media_type=CONTENT_TYPE)
+
+    return app

@@ -1,0 +1,154 @@
+"""Scheduled patrols inside the collector.
+
+Each firing of a playbook's schedule is a patrol run, exactly as ``patrol run`` makes one: the
+checks of hosts without an agent run here, now; hosts with an agent run the same schedule
+themselves and push results stamped with the same ``scheduled_at``. After a grace period the run
+is closed: the agents' results are attached to it, and every check an agent did not report becomes
+a failed collection (UNKNOWN, with the reason), never a missing line. Then the report is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from checks.base import failure_result
+from checks.result import Result
+from checks.status import Status
+from collector.config.site import SiteWatcher
+from collector.patrol import complete_run
+from collector.planner import Assignment, plan
+from collector.runner import Runner
+from collector.store.store import Store
+
+log = logging.getLogger("patrol.scheduler")
+
+RELOAD_SECONDS = 30
+
+
+class PatrolScheduler:
+    def __init__(
+        self,
+        site: SiteWatcher,
+        store: Store,
+        report_dir: Path,
+        grace_seconds: float = 60.0,
+        runner: Runner | None = None,
+    ) -> None:
+        self.site = site
+        self.store = store
+        self.report_dir = report_dir
+        self.grace_seconds = grace_seconds
+        self.runner = runner or Runner()  # one rate tracker for the life of the service
+        self.scheduler = BackgroundScheduler(
+            timezone=dt.UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+        )
+
+    def start(self) -> None:
+        self.sync()
+        self.scheduler.add_job(self._reload, "interval", seconds=RELOAD_SECONDS, id="reload-config")
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        self.scheduler.shutdown(wait=False)
+
+    def _reload(self) -> None:
+        if self.site.reload_if_changed():
+            self.sync()
+
+    def sync(self) -> None:
+        """One job per scheduled playbook; jobs of removed or changed playbooks are replaced."""
+        wanted = {f"patrol:{name}": pb for name, pb in self.site.site.playbooks.items() if pb.schedule}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("patrol:") and job.id not in wanted:
+                job.remove()
+        for job_id, playbook in wanted.items():
+            self.scheduler.add_job(
+                self.fire, playbook.schedule.trigger(dt.UTC), args=[playbook.name], id=job_id, replace_existing=True
+            )
+            log.info("playbook %s scheduled: %s", playbook.name, playbook.schedule.text)
+
+    def fire(self, name: str, now: dt.datetime | None = None) -> int | None:
+        """One firing: open the run, check the hosts without agents, and close it now or after the grace."""
+        playbook = self.site.site.playbooks.get(name)
+        if playbook is None or playbook.schedule is None:
+            return None
+        scheduled_at = playbook.schedule.latest_fire_time(now or dt.datetime.now(dt.UTC))
+        try:
+            assignments = plan(playbook, self.site.site.inventory, self.site.registry)
+        except Exception as exc:  # noqa: BLE001 - a firing must never kill the scheduler
+            log.error("playbook %s not run: %s", name, exc)
+            return None
+        run_id = self.store.start_run(
+            playbook=playbook.name,
+            playbook_path=str(playbook.path),
+            description=playbook.description,
+            source="schedule",
+            inspector=playbook.report.inspector or "patrol scheduler",
+            started_at=scheduled_at,
+        )
+        here = [a for a in assignments if not a.target.has_agent]
+        by_agents = [a for a in assignments if a.target.has_agent]
+        results = self.runner.run(here)
+        self.store.add_results(run_id, [stamp(r, playbook.name, scheduled_at) for r in results])
+        log.info("playbook %s run %d: %d checks here, %d by agents", name, run_id, len(here), len(by_agents))
+        if by_agents:
+            close_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.grace_seconds)
+            self.scheduler.add_job(
+                self.close,
+                "date",
+                run_date=close_at,
+                args=[run_id, name, scheduled_at, assignments],
+                id=f"close:{run_id}",
+                misfire_grace_time=None,
+            )
+        else:
+            self.close(run_id, name, scheduled_at, assignments)
+        return run_id
+
+    def close(self, run_id: int, name: str, scheduled_at: dt.datetime, assignments: list[Assignment]) -> None:
+        playbook = self.site.site.playbooks.get(name)
+        by_agents = [a for a in assignments if a.target.has_agent]
+        agent_hosts = sorted({a.target.name for a in by_agents})
+        received = self.store.attach_results(run_id, name, scheduled_at, agent_hosts) if agent_hosts else []
+        reported = {(r.target, r.check) for r in received}
+        missing = [
+            stamp(
+                failure_result(
+                    a.target.name,
+                    a.check.name,
+                    Status.UNKNOWN,
+                    f"the agent did not report this check within {self.grace_seconds:g} s of the scheduled time",
+                ),
+                name,
+                scheduled_at,
+            )
+            for a in by_agents
+            if (a.target.name, a.check.name) not in reported
+        ]
+        if missing:
+            self.store.add_results(run_id, missing)
+        targets = list({a.target.name: a.target for a in assignments}.values())
+        if playbook is None:  # removed from the configuration while the run was open: close it, no report
+            log.warning("playbook %s disappeared before run %d closed; no report written", name, run_id)
+            results = self.store.run_results(run_id)
+            self.store.finish_run(
+                run_id, dt.datetime.now(dt.UTC), Status.worst(r.status for r in results), len(targets), len(assignments)
+            )
+            return
+        status, reports = complete_run(self.store, run_id, playbook, targets, len(assignments), self.report_dir)
+        log.info(
+            "playbook %s run %d closed: %s; report %s",
+            name,
+            run_id,
+            status.value,
+            ", ".join(map(str, reports.values())),
+        )
+
+
+def stamp(result: Result, playbook: str, scheduled_at: dt.datetime) -> Result:
+    return result.model_copy(update={"playbook": playbook, "scheduled_at": scheduled_at})

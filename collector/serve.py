@@ -1,0 +1,124 @@
+"""``patrol serve``: settings, and the process that runs the HTTP service and the patrol scheduler."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator
+
+from checks.errors import ConfigError, Problem
+from checks.params import problems_from_validation
+
+log = logging.getLogger("patrol.serve")
+
+
+class ServeSettings(BaseModel):
+    """Everything ``patrol serve`` takes; a YAML file (--config) may set any of these keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    listen: str = Field(default="127.0.0.1:8080", description="HOST:PORT to listen on")
+    db: str | None = Field(default=None, description="store URL (default: $PATROL_DB, else sqlite:///var/patrol.db)")
+    inventory: Path = Path("inventory.yaml")
+    playbooks: Path = Path("playbooks")
+    report_dir: Path = Path("var/reports")
+    tls_cert: Path | None = Field(default=None, description="PEM certificate (chain) for HTTPS")
+    tls_key: Path | None = Field(default=None, description="PEM private key for HTTPS")
+    max_body_bytes: PositiveInt = Field(default=10 * 1024 * 1024, description="largest push accepted, in bytes")
+    grace_seconds: PositiveFloat = Field(default=60, description="how long a scheduled run waits for agents")
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host_port(value)
+        return value
+
+    @property
+    def host(self) -> str:
+        return host_port(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        return host_port(self.listen)[1]
+
+
+def host_port(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:8080, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def load_settings(config_file: Path | None, overrides: dict) -> ServeSettings:
+    """Settings from the config file, then command-line flags; every problem reported with its place."""
+    from collector.config.yamlfile import load_yaml, locate
+
+    data: dict = {}
+    lines = None
+    if config_file is not None:
+        data, lines = load_yaml(config_file)
+        if not isinstance(data, dict):
+            raise ConfigError.single("expected a mapping of settings", file=str(config_file), line=1)
+    merged = {**data, **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        settings = ServeSettings.model_validate(merged)
+    except ValidationError as exc:
+        problems = problems_from_validation(exc, ServeSettings)
+        if config_file is not None and lines is not None:
+            problems = locate(problems, config_file, lines)
+        raise ConfigError(problems) from None
+    problems = []
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        problems.append(Problem(("tls_cert",), "tls_cert and tls_key go together: give both or neither"))
+    for name in ("tls_cert", "tls_key"):
+        path = getattr(settings, name)
+        if path is not None and not path.is_file():
+            problems.append(Problem((name,), f"{path} does not exist"))
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def serve(settings: ServeSettings) -> None:
+    import uvicorn
+
+    from checks.registry import default_registry
+    from collector.api.app import ApiSettings, create_app
+    from collector.config.site import SiteWatcher
+    from collector.scheduler import PatrolScheduler
+    from collector.store.store import Store, default_url
+
+    site = SiteWatcher(settings.inventory, settings.playbooks, default_registry())  # ConfigError → exit 78
+    store = Store.open(settings.db or default_url())
+    app = create_app(store, site, ApiSettings(max_body_bytes=settings.max_body_bytes))
+    scheduler = PatrolScheduler(site, store, settings.report_dir, settings.grace_seconds)
+    if settings.tls_cert is None and not is_loopback(settings.host):
+        log.warning(
+            "serving plain HTTP on %s: agents' tokens cross the network unencrypted; give --tls-cert/--tls-key",
+            settings.listen,
+        )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+        log_level="info",
+        access_log=False,
+        server_header=False,
+    )
+    scheduler.start()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        scheduler.shutdown()
+        store.close()
