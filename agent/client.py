@@ -55,7 +55,9 @@ class CollectorClient:
         self.agent = agent
         self.token = token
         self.session = session or requests.Session()
-        self.session.verify = str(ca_file) if ca_file else True
+        # Passed with every request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a
+        # session-level setting, which would silently ignore the agent's own ca_file.
+        self.verify: str | bool = str(ca_file) if ca_file else True
         self.session.headers["User-Agent"] = f"patrol-agent/{__version__}"
 
     @property
@@ -83,7 +85,7 @@ class CollectorClient:
         headers["Authorization"] = f"Bearer {self.token()}"
         try:
             response = self.session.request(
-                method, url, headers=headers, data=body, allow_redirects=False,
+                method, url, headers=headers, data=body, allow_redirects=False, verify=self.verify,
                 timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
             )
             content = response.content

@@ -22,8 +22,11 @@ def schedule_interval(schedule: Schedule, now: dt.datetime | None = None) -> flo
     return (second - first).total_seconds()
 
 
-def agent_plan(site: Site, agent: str) -> dict | None:
-    """The plan of ``agent``, or None when the inventory has no such agent host."""
+def agent_plan(site: Site, agent: str, timezone: str = "UTC") -> dict | None:
+    """The plan of ``agent``, or None when the inventory has no such agent host.
+
+    ``timezone`` is the zone cron schedules are read in, the collector's; the agent uses the same one.
+    """
     target = site.inventory.hosts.get(agent)
     if target is None or not target.has_agent:
         return None
@@ -50,6 +53,7 @@ def agent_plan(site: Site, agent: str) -> dict | None:
     return {
         "schema": PLAN_SCHEMA,
         "agent": agent,
+        "timezone": timezone,
         "interval_seconds": min(intervals) if intervals else None,
         "checks": checks,
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -37,11 +38,13 @@ class PatrolScheduler:
         report_dir: Path,
         grace_seconds: float = 60.0,
         runner: Runner | None = None,
+        timezone: str = "UTC",
     ) -> None:
         self.site = site
         self.store = store
         self.report_dir = report_dir
         self.grace_seconds = grace_seconds
+        self.timezone = ZoneInfo(timezone)  # cron schedules are read in it, as the agents read them
         self.runner = runner or Runner()  # one rate tracker for the life of the service
         self.scheduler = BackgroundScheduler(
             timezone=dt.UTC,
@@ -68,7 +71,11 @@ class PatrolScheduler:
                 job.remove()
         for job_id, playbook in wanted.items():
             self.scheduler.add_job(
-                self.fire, playbook.schedule.trigger(dt.UTC), args=[playbook.name], id=job_id, replace_existing=True
+                self.fire,
+                playbook.schedule.trigger(self.timezone),
+                args=[playbook.name],
+                id=job_id,
+                replace_existing=True,
             )
             log.info("playbook %s scheduled: %s", playbook.name, playbook.schedule.text)
 
@@ -77,7 +84,7 @@ class PatrolScheduler:
         playbook = self.site.site.playbooks.get(name)
         if playbook is None or playbook.schedule is None:
             return None
-        scheduled_at = playbook.schedule.latest_fire_time(now or dt.datetime.now(dt.UTC))
+        scheduled_at = playbook.schedule.latest_fire_time(now or dt.datetime.now(dt.UTC), self.timezone)
         try:
             assignments = plan(playbook, self.site.site.inventory, self.site.registry)
         except Exception as exc:  # noqa: BLE001 - a firing must never kill the scheduler

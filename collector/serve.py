@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator
 
@@ -28,6 +29,20 @@ class ServeSettings(BaseModel):
     tls_key: Path | None = Field(default=None, description="PEM private key for HTTPS")
     max_body_bytes: PositiveInt = Field(default=10 * 1024 * 1024, description="largest push accepted, in bytes")
     grace_seconds: PositiveFloat = Field(default=60, description="how long a scheduled run waits for agents")
+    timezone: str = Field(
+        default_factory=lambda: local_zone(), description="IANA zone cron schedules are read in (default: this host's)"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: expected an IANA name such as Asia/Shanghai or UTC"
+            ) from None
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -42,6 +57,16 @@ class ServeSettings(BaseModel):
     @property
     def port(self) -> int:
         return host_port(self.listen)[1]
+
+
+def local_zone() -> str:
+    """This host's IANA zone name (what cron on this host would use), UTC when it cannot be told."""
+    try:
+        import tzlocal
+
+        return tzlocal.get_localzone_name() or "UTC"
+    except Exception:  # noqa: BLE001 - no zone configured: cron's own fallback is UTC too
+        return "UTC"
 
 
 def host_port(value: str) -> tuple[str, int]:
@@ -99,8 +124,8 @@ def serve(settings: ServeSettings) -> None:
 
     site = SiteWatcher(settings.inventory, settings.playbooks, default_registry())  # ConfigError → exit 78
     store = Store.open(settings.db or default_url())
-    app = create_app(store, site, ApiSettings(max_body_bytes=settings.max_body_bytes))
-    scheduler = PatrolScheduler(site, store, settings.report_dir, settings.grace_seconds)
+    app = create_app(store, site, ApiSettings(max_body_bytes=settings.max_body_bytes, timezone=settings.timezone))
+    scheduler = PatrolScheduler(site, store, settings.report_dir, settings.grace_seconds, timezone=settings.timezone)
     if settings.tls_cert is None and not is_loopback(settings.host):
         log.warning(
             "serving plain HTTP on %s: agents' tokens cross the network unencrypted; give --tls-cert/--tls-key",

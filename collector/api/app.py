@@ -32,6 +32,7 @@ METRICS = ("metrics",)
 class ApiSettings:
     max_body_bytes: int = 10 * 1024 * 1024
     silent_after_intervals: float = 3.0  # an agent is silent after this many expected intervals
+    timezone: str = "UTC"  # the zone cron schedules are read in, passed to agents in their plans
 
 
 def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = None) -> FastAPI:
@@ -103,7 +104,7 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
         if token.name != name:
             raise HTTPException(403, f"this token belongs to agent {token.name!r}, not {name!r}")
         await run_in_threadpool(site.reload_if_changed)
-        plan = agent_plan(site.site, name)
+        plan = agent_plan(site.site, name, settings.timezone)
         if plan is None:
             raise HTTPException(404, f"{name!r} is not an agent host (patrol_agent: true) in the inventory")
         await run_in_threadpool(store.touch_agent, name, plan["interval_seconds"])

@@ -49,6 +49,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as a site's private CA would issue (here: self-signed)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
 def result(target: str, check: str = "memory", item: str = "", value: float = 42.0, **extra) -> dict:
     return {
         "schema": "patrol.result/1",
@@ -80,7 +92,13 @@ class Collector:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if "tls_cert" in self.settings else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> str | bool:
+        """What a client needs to trust this collector: its own certificate when it serves HTTPS."""
+        return str(self.settings["tls_cert"]) if "tls_cert" in self.settings else True
 
     @property
     def db(self) -> str:
@@ -116,7 +134,7 @@ class Collector:
             if self.process.poll() is not None:
                 raise AssertionError(f"patrol serve exited {self.process.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.url + "/healthz", timeout=1, verify=self.verify).status_code == 200:
                     return
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -140,4 +158,4 @@ class Collector:
         if gzipped:
             data = gzip.compress(data)
             hdrs["Content-Encoding"] = "gzip"
-        return requests.post(self.url + "/api/v1/results", data=data, headers=hdrs, timeout=30)
+        return requests.post(self.url + "/api/v1/results", data=data, headers=hdrs, timeout=30, verify=self.verify)

@@ -117,8 +117,9 @@ def test_the_real_client_sends_gzip_with_the_bearer_token(config):
         headers: dict = {}
         verify = None
 
-        def request(self, method, url, headers, data, allow_redirects, timeout):
+        def request(self, method, url, headers, data, allow_redirects, timeout, verify):
             self.seen = (method, url, headers, data, allow_redirects)
+            self.verify = verify
 
             class Response:
                 status_code = 200
@@ -135,7 +136,7 @@ def test_the_real_client_sends_gzip_with_the_bearer_token(config):
     assert headers["Authorization"] == "Bearer pat_xyz" and headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(data) == b'{"a": 1}'
     assert answer.status == 200 and answer.data["stored"] == 1
-    assert session.verify is True
+    assert session.verify is True  # system CAs; a ca_file path is passed with every request (not the session)
     assert client.plan_url == "https://c.example.com/api/v1/agents/web%2001/plan"
 
 
