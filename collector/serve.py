@@ -29,6 +29,9 @@ class ServeSettings(BaseModel):
     tls_key: Path | None = Field(default=None, description="PEM private key for HTTPS")
     max_body_bytes: PositiveInt = Field(default=10 * 1024 * 1024, description="largest push accepted, in bytes")
     grace_seconds: PositiveFloat = Field(default=60, description="how long a scheduled run waits for agents")
+    workers: PositiveInt = Field(
+        default=1, le=64, description="HTTP worker processes (parsing pushes is CPU-bound: up to one per core)"
+    )
     timezone: str = Field(
         default_factory=lambda: local_zone(), description="IANA zone cron schedules are read in (default: this host's)"
     )
@@ -113,26 +116,51 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def serve(settings: ServeSettings) -> None:
-    import uvicorn
+SETTINGS_ENV = "PATROL_SERVE_SETTINGS"  # hands the settings to worker processes
 
+
+def build_app(settings: ServeSettings):
+    """The HTTP application with its own store connection: one per process."""
     from checks.registry import default_registry
     from collector.api.app import ApiSettings, create_app
     from collector.config.site import SiteWatcher
-    from collector.scheduler import PatrolScheduler
     from collector.store.store import Store, default_url
 
     site = SiteWatcher(settings.inventory, settings.playbooks, default_registry())  # ConfigError → exit 78
     store = Store.open(settings.db or default_url())
     app = create_app(store, site, ApiSettings(max_body_bytes=settings.max_body_bytes, timezone=settings.timezone))
+    return app, site, store
+
+
+def worker_app():
+    """uvicorn's app factory in each worker process (``--workers`` > 1)."""
+    import os
+
+    app, _site, _store = build_app(ServeSettings.model_validate_json(os.environ[SETTINGS_ENV]))
+    return app
+
+
+def serve(settings: ServeSettings) -> None:
+    import os
+
+    import uvicorn
+
+    from collector.scheduler import PatrolScheduler
+
+    app, site, store = build_app(settings)
+    # Patrols are scheduled once, here, whatever the number of HTTP workers.
     scheduler = PatrolScheduler(site, store, settings.report_dir, settings.grace_seconds, timezone=settings.timezone)
     if settings.tls_cert is None and not is_loopback(settings.host):
         log.warning(
             "serving plain HTTP on %s: agents' tokens cross the network unencrypted; give --tls-cert/--tls-key",
             settings.listen,
         )
+    if settings.workers > 1:
+        os.environ[SETTINGS_ENV] = settings.model_dump_json()
     config = uvicorn.Config(
-        app,
+        "collector.serve:worker_app" if settings.workers > 1 else app,
+        factory=settings.workers > 1,
+        workers=settings.workers,
         host=settings.host,
         port=settings.port,
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
@@ -143,7 +171,12 @@ def serve(settings: ServeSettings) -> None:
     )
     scheduler.start()
     try:
-        uvicorn.Server(config).run()
+        if settings.workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            uvicorn.Server(config).run()
     finally:
         scheduler.shutdown()
         store.close()

@@ -18,7 +18,7 @@ from collector.errors import StoreError
 
 DEFAULT_URL = "sqlite:///var/patrol.db"  # relative to the current directory
 ENV_VAR = "PATROL_DB"
-SQLITE_BUSY_TIMEOUT_MS = 5000  # writers wait this long for a lock instead of failing at once
+SQLITE_BUSY_TIMEOUT_MS = 30000  # another process's writer (patrol run beside patrol serve): wait, don't fail
 
 # Drivers that are extras of the patrol package, for the "install this" hint.
 _DRIVER_EXTRAS = {"postgresql": "postgres", "mysql": "mysql", "oracle": "oracle"}

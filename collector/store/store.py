@@ -12,9 +12,11 @@ into ``latest_results`` (``INSERT ... SELECT ... ON CONFLICT``), and never build
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import secrets
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,8 +62,17 @@ _tokens = ApiToken.__table__
 _batches = IngestBatch.__table__
 _STATUS_TEXT = {status: status.value for status in Status}
 # The columns latest_results copies from results (plus results.id as result_id).
-_LATEST_COLUMNS = ("target", "check", "item", "status", "summary", "collected", "started_at", "duration_seconds",
-                   "metrics")
+_LATEST_COLUMNS = (
+    "target",
+    "check",
+    "item",
+    "status",
+    "summary",
+    "collected",
+    "started_at",
+    "duration_seconds",
+    "metrics",
+)
 
 
 class RunNotFound(LookupError):
@@ -136,6 +147,10 @@ class Store:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._sqlite = engine.dialect.name == "sqlite"
         self._sql = _Statements(engine)
+        # SQLite lets one writer in at a time. Threads of this process queue here, in order, instead of
+        # polling SQLite's lock until its busy timeout runs out (which, with many concurrent pushes and
+        # the GIL slowing every holder down, ended in "database is locked"). PostgreSQL needs no queue.
+        self._write_lock = threading.Lock() if self._sqlite else contextlib.nullcontext()
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -332,17 +347,21 @@ class Store:
         )
         with self._transaction() as conn:
             for chunk in _chunks(wanted, _IN_CHUNK):
-                ids += conn.execute(
-                    sa.update(_results)
-                    .where(
-                        _results.c.playbook == playbook,
-                        _results.c.scheduled_at == scheduled_at,
-                        _results.c.run_id.is_(None),
-                        _results.c.target.in_(chunk),
+                ids += (
+                    conn.execute(
+                        sa.update(_results)
+                        .where(
+                            _results.c.playbook == playbook,
+                            _results.c.scheduled_at == scheduled_at,
+                            _results.c.run_id.is_(None),
+                            _results.c.target.in_(chunk),
+                        )
+                        .values(run_id=run_id)
+                        .returning(_results.c.id)
                     )
-                    .values(run_id=run_id)
-                    .returning(_results.c.id)
-                ).scalars().all()
+                    .scalars()
+                    .all()
+                )
             rows = [row for chunk in _chunks(sorted(ids), _IN_CHUNK) for row in conn.execute(query, {"ids": chunk})]
         rows.sort(key=lambda row: (row.target, row.check, row.item, row.id))
         return [_result(row) for row in rows]
@@ -438,9 +457,7 @@ class Store:
             row = conn.execute(query).first()
         return _token_record(row) if row is not None else None
 
-    def revoke_tokens(
-        self, kind: TokenKind | None = None, name: str | None = None, token_id: int | None = None
-    ) -> int:
+    def revoke_tokens(self, kind: TokenKind | None = None, name: str | None = None, token_id: int | None = None) -> int:
         """Revoke the valid tokens matching every given filter; returns how many were revoked.
 
         ``revoke_tokens(kind="agent", name="web01")``: all of that agent's tokens; ``token_id=7``: one.
@@ -532,7 +549,7 @@ class Store:
         SQLite the transaction takes the write lock before it reads anything.
         """
         try:
-            with self.engine.connect() as conn:
+            with self._write_lock, self.engine.connect() as conn:
                 try:
                     yield conn
                 except BaseException:
@@ -562,8 +579,13 @@ class _WriteTransaction:
         self._session: Session | None = None
 
     def __enter__(self) -> Session:
-        self._session = self._store._sessions()
-        self._session.begin()
+        self._store._write_lock.__enter__()
+        try:
+            self._session = self._store._sessions()
+            self._session.begin()
+        except BaseException:
+            self._store._write_lock.__exit__(None, None, None)
+            raise
         return self._session
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, _tb: object) -> None:
@@ -582,6 +604,7 @@ class _WriteTransaction:
                     raise StoreError(self._message(exc)) from exc
         finally:
             session.close()
+            self._store._write_lock.__exit__(None, None, None)
 
     def _message(self, error: BaseException) -> str:
         engine = self._store.engine
@@ -625,9 +648,7 @@ def _result(row: Any) -> Result:
 
 
 def _token_record(row: Any) -> TokenRecord:
-    return TokenRecord(
-        id=row.id, kind=row.kind, name=row.name, created_at=row.created_at, revoked_at=row.revoked_at
-    )
+    return TokenRecord(id=row.id, kind=row.kind, name=row.name, created_at=row.created_at, revoked_at=row.revoked_at)
 
 
 def _token_hash(token: str) -> str:
