@@ -105,6 +105,15 @@ def main() -> None:
         def scrape() -> None:
             requests.get(f"http://127.0.0.1:{ne_port}/metrics", timeout=10).raise_for_status()
 
+        ready_by = time.monotonic() + 30
+        while True:  # node_exporter takes a moment to listen
+            try:
+                scrape()
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > ready_by or ne.poll() is not None:
+                    raise
+                time.sleep(0.2)
         warmup_end = time.monotonic() + 20
         while time.monotonic() < warmup_end:  # node_exporter scraped as Prometheus would, every 2 s
             scrape()

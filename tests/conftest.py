@@ -48,7 +48,7 @@ class FixtureHostSource:
             raise PermissionError(13, "Permission denied", mountpoint)
         return DiskUsage(**self.data["disk_usage"][mountpoint])
 
-    def processes(self):
+    def processes(self, details=False):
         return [Process(**p) for p in self.data["processes"]]
 
     def pid_max(self):

@@ -46,7 +46,7 @@ class ProcessesCheck(Check):
 
     def run(self, ctx: CheckContext, params: ProcessesParams) -> Iterable[Outcome]:
         host = ctx.connection("host")
-        procs = host.processes()
+        procs = host.processes(details=bool(params.required))
         pid_max = host.pid_max()
         zombies = sum(1 for p in procs if p.status == "zombie")
         figures = [metric("total", len(procs)), metric("zombies", zombies)]

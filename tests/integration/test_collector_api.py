@@ -169,3 +169,14 @@ def test_metrics_expose_the_latest_results_and_pass_promtool(collector):
     lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert requests.get(collector.url + "/metrics", headers=collector.headers(), timeout=5).status_code == 403
+
+
+def test_many_concurrent_pushes_are_all_stored(collector):
+    import concurrent.futures as cf
+
+    bodies = [batch("web01", [result("web01", item=f"c{n}-{i}") for i in range(50)]) for n in range(24)]
+    before = stored(collector)
+    with cf.ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(collector.push, bodies))
+    assert [a.status_code for a in answers] == [200] * 24, [a.text for a in answers if a.status_code != 200][:1]
+    assert stored(collector) == before + 24 * 50
