@@ -45,6 +45,11 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
         title="Patrol collector",
         version="1",
         description="Agent pushes, agent plans, agent status, health and Prometheus metrics. See docs/api.md.",
+        # The OpenAPI document is served below, behind a token like every route but the health checks;
+        # the interactive pages would load scripts from the internet, so there are none.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     registry = CollectorRegistry()
     registry.register(PatrolCollector(store))
@@ -135,6 +140,12 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
                 }
             )
         return out
+
+    @app.get("/openapi.json", tags=["api"])
+    async def openapi_document(request: Request) -> JSONResponse:
+        """This API's OpenAPI document (any valid token)."""
+        await authenticate(request, AGENT + METRICS)
+        return JSONResponse(app.openapi())
 
     @app.get("/metrics", tags=["metrics"])
     async def metrics(request: Request) -> Response:

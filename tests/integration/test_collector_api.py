@@ -35,9 +35,12 @@ def stored(collector, where="1=1", **params) -> int:
 def test_health_routes_need_no_token_and_every_other_route_does(collector):
     assert requests.get(collector.url + "/healthz", timeout=5).json() == {"status": "ok"}
     assert requests.get(collector.url + "/readyz", timeout=5).status_code == 200
-    spec = requests.get(collector.url + "/openapi.json", timeout=5).json()
+    spec = requests.get(collector.url + "/openapi.json", headers=collector.headers(), timeout=5).json()
     routes = [(method, path) for path, ops in spec["paths"].items() for method in ops]
     assert ("post", "/api/v1/results") in routes and ("get", "/metrics") in routes
+    assert ("get", "/openapi.json") in routes
+    for page in ("/docs", "/redoc"):  # no interactive pages: they would load scripts from the internet
+        assert requests.get(collector.url + page, timeout=5).status_code == 404
     for method, path in routes:
         if path in ("/healthz", "/readyz"):
             continue
