@@ -88,15 +88,16 @@ def run_patrol(
     results = (runner or Runner()).run(assignments, on_done)
     store.add_results(run_id, results)
     targets = list({a.target.name: a.target for a in assignments}.values())
-    status, reports = complete_run(store, run_id, playbook, targets, len(assignments), report_dir)
-    return PatrolOutcome(run_id, status, store.run_results(run_id), reports, time.monotonic() - started)
+    stored, status, reports = complete_run(store, run_id, playbook, targets, len(assignments), report_dir)
+    return PatrolOutcome(run_id, status, stored, reports, time.monotonic() - started)
 
 
 def complete_run(
     store: Store, run_id: int, playbook: Playbook, targets: list[Target], check_count: int, report_dir: Path
-) -> tuple[Status, dict[str, Path]]:
-    """Close a run whose results are all stored: its verdict, then its report."""
-    status = Status.worst(r.status for r in store.run_results(run_id))
+) -> tuple[list[Result], Status, dict[str, Path]]:
+    """Close a run whose results are all stored: its verdict, then its report. Returns the stored results."""
+    results = store.run_results(run_id)
+    status = Status.worst(r.status for r in results)
     store.finish_run(
         run_id,
         finished_at=dt.datetime.now(dt.UTC),
@@ -104,11 +105,11 @@ def complete_run(
         target_count=len(targets),
         check_count=check_count,
     )
-    return status, write_report(store, run_id, playbook, targets, report_dir)
+    return results, status, write_report(store, run_id, playbook, targets, report_dir, results)
 
 
 def write_report(
-    store: Store, run_id: int, playbook: Playbook, targets: list[Target], report_dir: Path
+    store: Store, run_id: int, playbook: Playbook, targets: list[Target], report_dir: Path, results: list[Result]
 ) -> dict[str, Path]:
     run = store.get_run(run_id)
     previous_run = store.previous_run(run.playbook, run_id)
@@ -117,6 +118,6 @@ def write_report(
     infos = [
         TargetInfo(name=t.name, address=t.address, category=category_of(t), groups=list(t.groups)) for t in targets
     ]
-    model = build_report(run, store.run_results(run_id), previous, infos, knowledge, playbook.report)
+    model = build_report(run, results, previous, infos, knowledge, playbook.report)
     stamp = (run.started_at or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
     return render(model, list(playbook.report.formats), report_dir, f"{run.playbook}-{run_id}-{stamp}")

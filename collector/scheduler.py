@@ -147,7 +147,7 @@ class PatrolScheduler:
                 run_id, dt.datetime.now(dt.UTC), Status.worst(r.status for r in results), len(targets), len(assignments)
             )
             return
-        status, reports = complete_run(self.store, run_id, playbook, targets, len(assignments), self.report_dir)
+        _, status, reports = complete_run(self.store, run_id, playbook, targets, len(assignments), self.report_dir)
         log.info(
             "playbook %s run %d closed: %s; report %s",
             name,
