@@ -231,6 +231,7 @@ def serve(listen, db_url, inventory, playbooks, report_dir, tls_cert, tls_key, c
         },
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up is not news to an operator
     run_server(settings)
 
 

@@ -75,7 +75,7 @@ def local_zone() -> str:
 def host_port(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:8080, got {value!r}")
+        raise ValueError("expected HOST:PORT such as 127.0.0.1:8080")
     return host.strip("[]"), int(port)
 
 
@@ -95,7 +95,7 @@ def load_settings(config_file: Path | None, overrides: dict) -> ServeSettings:
     except ValidationError as exc:
         problems = problems_from_validation(exc, ServeSettings)
         if config_file is not None and lines is not None:
-            problems = locate(problems, config_file, lines)
+            problems = sorted(locate(problems, config_file, lines), key=lambda p: p.line or 0)
         raise ConfigError(problems) from None
     problems = []
     if (settings.tls_cert is None) != (settings.tls_key is None):
