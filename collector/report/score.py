@@ -78,7 +78,7 @@ def verdict(
     if targets_total == 0:
         body = "no targets were inspected"
     elif crit + unknown + warn == 0 and not silent_targets:
-        body = f"all {targets_total} targets healthy"
+        body = f"all {targets_total} targets healthy" if targets_total != 1 else "the target is healthy"
     else:
         body = (
             f"{targets_with_problems} of {targets_total} targets need attention "

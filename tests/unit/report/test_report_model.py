@@ -47,7 +47,7 @@ def test_a_healthy_run_has_an_unqualified_verdict(knowledge):
     results = [cpu("web01", 12.0, Status.OK), disk("web01", "/", 40.0, 50e9, Status.OK)]
     report = build_report(run_record(), results, None, [TARGETS[0]], knowledge, ReportOptions(timezone="UTC"))
     assert report.health.score == 100
-    assert report.health.verdict == "Excellent (100/100): all 1 targets healthy."
+    assert report.health.verdict == "Excellent (100/100): the target is healthy."
     assert not report.health.limited
     assert report.findings == [] and report.overview.failed_collections == []
 
