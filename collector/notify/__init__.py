@@ -1,0 +1,1 @@
+"""Notifications: channels, routing, grouping, templates and delivery of event notices."""
