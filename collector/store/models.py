@@ -224,3 +224,135 @@ class IngestBatch(Base):
     agent: Mapped[str] = mapped_column(sa.String(255))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     result_count: Mapped[int] = mapped_column(sa.Integer)
+
+
+# -- events (collector/events): the event engine's records -------------------------------------------
+
+# Open events: at most one per fingerprint. Partial unique index on both backends.
+_OPEN_EVENT = sa.text("state IN ('firing', 'acknowledged')")
+
+
+class EventRow(Base):
+    """An event: one problem of one (target, check, item), from its opening to its closing.
+
+    ``fingerprint_hash`` (blake2b-128 of target, check and item) is the short lookup key; times of changes
+    are the engine's clock, ``first_seen``/``last_seen`` the results' times. See docs/events.md.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fingerprint_hash: Mapped[str] = mapped_column(sa.String(32))
+    target: Mapped[str] = mapped_column(sa.String(255))
+    check: Mapped[str] = mapped_column(sa.String(100))
+    item: Mapped[str] = mapped_column(sa.String(500))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # problem | unknown | nodata
+    severity: Mapped[str] = mapped_column(sa.String(16))  # WARNING | CRITICAL | UNKNOWN | NODATA
+    state: Mapped[str] = mapped_column(sa.String(16))  # firing | acknowledged | resolved | closed
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    count: Mapped[int] = mapped_column(sa.BigInteger)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_summary: Mapped[str] = mapped_column(sa.String(2000))
+    flapping: Mapped[bool] = mapped_column(sa.Boolean)
+    suppressed: Mapped[bool] = mapped_column(sa.Boolean)
+    in_maintenance: Mapped[bool] = mapped_column(sa.Boolean)
+    down: Mapped[bool] = mapped_column(sa.Boolean)  # says its target is down (for dependants)
+    notified: Mapped[bool] = mapped_column(sa.Boolean)  # receivers were told it is open, not yet its end
+    first_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(255))
+    ack_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    first_acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(sa.String(255))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    escalation_level: Mapped[int] = mapped_column(sa.Integer)
+    next_escalation_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.CheckConstraint("state IN ('firing', 'acknowledged', 'resolved', 'closed')", name="state"),
+        sa.CheckConstraint("kind IN ('problem', 'unknown', 'nodata')", name="kind"),
+        sa.Index("uq_events_open_fingerprint_hash", "fingerprint_hash", unique=True,
+                 sqlite_where=_OPEN_EVENT, postgresql_where=_OPEN_EVENT),
+        sa.Index(None, "fingerprint_hash", "id"),  # the newest events of a fingerprint
+        sa.Index(None, "state", "id"),  # live events, events to close, lists by state
+        sa.Index(None, "target", "state"),  # a target's open events (dependencies, lists by target)
+        sa.Index(None, "opened_at"),  # KPIs and lists by period
+    )
+
+
+class EventTrackRow(Base):
+    """The noise-control state of one fingerprint: bad and OK streaks, the flap window (20 bits).
+
+    Only fingerprints not at rest have a row: the steady OK majority of results writes nothing.
+    """
+
+    __tablename__ = "event_tracks"
+
+    fingerprint_hash: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    target: Mapped[str] = mapped_column(sa.String(255))
+    check: Mapped[str] = mapped_column(sa.String(100))
+    item: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    bad_streak: Mapped[int] = mapped_column(sa.Integer)
+    ok_streak: Mapped[int] = mapped_column(sa.Integer)
+    streak_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    streak_worst: Mapped[str | None] = mapped_column(sa.String(16))
+    flap_bits: Mapped[int] = mapped_column(sa.Integer)
+    flapping: Mapped[bool] = mapped_column(sa.Boolean)
+    last_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class EventHistoryRow(Base):
+    """One change of an event: what (``kind``), from and to which state, who (None: Patrol) and when."""
+
+    __tablename__ = "event_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("events.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    from_state: Mapped[str | None] = mapped_column(sa.String(16))
+    to_state: Mapped[str] = mapped_column(sa.String(16))
+    actor: Mapped[str | None] = mapped_column(sa.String(255))
+    comment: Mapped[str | None] = mapped_column(sa.String(2000))
+    detail: Mapped[str | None] = mapped_column(sa.String(200))
+
+    __table_args__ = (sa.Index(None, "event_id", "id"), sa.Index(None, "at"))
+
+
+class EventCommentRow(Base):
+    __tablename__ = "event_comments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("events.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    author: Mapped[str] = mapped_column(sa.String(255))
+    text: Mapped[str] = mapped_column(sa.String(2000))
+
+    __table_args__ = (sa.Index(None, "event_id", "id"),)
+
+
+class MaintenanceWindowRow(Base):
+    """A maintenance window: one-off (starts_at, ends_at), cron (cron, duration) or weekly (weekdays,
+    start_time, duration), in ``timezone``; recurring ones optionally bounded by starts_at / ends_at."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    pattern: Mapped[str] = mapped_column(sa.String(1000))  # Ansible host pattern
+    check: Mapped[str | None] = mapped_column(sa.String(100))  # None: every check
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    starts_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cron: Mapped[str | None] = mapped_column(sa.String(200))
+    weekdays: Mapped[str | None] = mapped_column(sa.String(40))  # "mon,wed,sun"
+    start_time: Mapped[str | None] = mapped_column(sa.String(8))  # "03:00"
+    duration_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    created_by: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (sa.CheckConstraint("kind IN ('once', 'cron', 'weekly')", name="kind"),)

@@ -152,6 +152,12 @@ class Store:
         # the GIL slowing every holder down, ended in "database is locked"). PostgreSQL needs no queue.
         self._write_lock = threading.Lock() if self._sqlite else contextlib.nullcontext()
 
+    @property
+    def write_lock(self) -> Any:
+        """What this process's writers of the same database hold while they write (SQLite), for other
+        components writing through the same engine, such as the event repository."""
+        return self._write_lock
+
     @classmethod
     def open(cls, url: str | None = None) -> Store:
         """Connect to ``url`` (default: ``default_url()``) and migrate its schema to the latest revision.
