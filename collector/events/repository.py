@@ -41,7 +41,7 @@ from collector.events.model import (
     Track,
     chunks,
 )
-from collector.store.engine import StoreError, describe, error_text
+from collector.store.engine import StoreError, read_connection, write_transaction
 from collector.store.models import (
     EventCommentRow,
     EventHistoryRow,
@@ -113,26 +113,14 @@ class DatabaseRepository:
 
     @contextmanager
     def session(self) -> Iterator[DatabaseSession]:
-        try:
-            with self._write_lock, self.engine.connect() as conn:
-                if self._sqlite:
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-                try:
-                    yield DatabaseSession(self, conn)
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot write to {describe(self.engine)}: {error_text(self.engine, exc)}") from exc
+        # BEGIN IMMEDIATE on SQLite: the engine reads the events before it decides what to write.
+        with write_transaction(self.engine, self._write_lock, immediate=True) as conn:
+            yield DatabaseSession(self, conn)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot read from {describe(self.engine)}: {error_text(self.engine, exc)}") from exc
+        with read_connection(self.engine) as conn:
+            yield conn
 
     # -- reads ---------------------------------------------------------------------------------------
 

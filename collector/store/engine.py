@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pydantic_core
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from collector.errors import StoreError
 
@@ -129,3 +131,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     finally:
         cursor.close()
+
+
+@contextmanager
+def write_transaction(engine: Engine, lock: Any, immediate: bool = False) -> Iterator[Connection]:
+    """A connection in one transaction, committed at the end and rolled back on any error.
+
+    ``lock`` queues this process's writers (SQLite); ``immediate`` takes SQLite's write lock at the
+    start (``BEGIN IMMEDIATE``) for transactions that read before they write. Database errors become
+    ``StoreError`` with the URL masked.
+    """
+    try:
+        with lock, engine.connect() as conn:
+            if immediate and engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"cannot write to {describe(engine)}: {error_text(engine, exc)}") from exc
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads; database errors become ``StoreError`` with the URL masked."""
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"cannot read from {describe(engine)}: {error_text(engine, exc)}") from exc

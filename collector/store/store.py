@@ -37,6 +37,8 @@ from collector.store.engine import (
     default_url,
     describe,
     error_text,
+    read_connection,
+    write_transaction,
 )
 from collector.store.models import (
     Agent,
@@ -554,24 +556,13 @@ class Store:
         Database errors become ``StoreError`` (URL masked). Writers issue a write first, so that on
         SQLite the transaction takes the write lock before it reads anything.
         """
-        try:
-            with self._write_lock, self.engine.connect() as conn:
-                try:
-                    yield conn
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot write to {describe(self.engine)}: {error_text(self.engine, exc)}") from exc
+        with write_transaction(self.engine, self._write_lock) as conn:
+            yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot read from {describe(self.engine)}: {error_text(self.engine, exc)}") from exc
+        with read_connection(self.engine) as conn:
+            yield conn
 
     def _write(self) -> _WriteTransaction:
         return _WriteTransaction(self)
