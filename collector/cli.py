@@ -17,6 +17,7 @@ import yaml
 
 from checks.errors import CheckUnavailable, ConfigError, Problem
 from checks.registry import UnknownCheck, default_registry
+from checks.status import Status
 
 EX_USAGE = 64
 EX_UNAVAILABLE = 69
@@ -154,8 +155,6 @@ def check(name, target, inventory_path, settings, fmt) -> None:
         click.echo(json.dumps([r.to_json_dict() for r in results], indent=2))
     else:
         console.print_results(results)
-    from checks.status import Status
-
     sys.exit(Status.worst(r.status for r in results).code)
 
 

@@ -93,9 +93,10 @@ def run_patrol(
 
 
 def complete_run(
-    store: Store, run_id: int, playbook: Playbook, targets: list[Target], check_count: int, report_dir: Path
+    store: Store, run_id: int, playbook: Playbook | None, targets: list[Target], check_count: int, report_dir: Path
 ) -> tuple[list[Result], Status, dict[str, Path]]:
-    """Close a run whose results are all stored: its verdict, then its report. Returns the stored results."""
+    """Close a run whose results are all stored: its verdict, then its report (none without a playbook,
+    e.g. one removed from the configuration while its run was open). Returns the stored results."""
     results = store.run_results(run_id)
     status = Status.worst(r.status for r in results)
     store.finish_run(
@@ -105,7 +106,8 @@ def complete_run(
         target_count=len(targets),
         check_count=check_count,
     )
-    return results, status, write_report(store, run_id, playbook, targets, report_dir, results)
+    reports = write_report(store, run_id, playbook, targets, report_dir, results) if playbook else {}
+    return results, status, reports
 
 
 def write_report(

@@ -142,11 +142,6 @@ class PatrolScheduler:
         targets = list({a.target.name: a.target for a in assignments}.values())
         if playbook is None:  # removed from the configuration while the run was open: close it, no report
             log.warning("playbook %s disappeared before run %d closed; no report written", name, run_id)
-            results = self.store.run_results(run_id)
-            self.store.finish_run(
-                run_id, dt.datetime.now(dt.UTC), Status.worst(r.status for r in results), len(targets), len(assignments)
-            )
-            return
         _, status, reports = complete_run(self.store, run_id, playbook, targets, len(assignments), self.report_dir)
         log.info(
             "playbook %s run %d closed: %s; report %s",

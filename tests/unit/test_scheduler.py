@@ -72,3 +72,15 @@ def test_a_bad_edit_keeps_the_last_good_configuration(tmp_path):
     assert site.reload_if_changed() is False
     assert "did you mean 'disk'" in str(site.last_error)
     assert site.site.playbooks["morning"].tasks[1].checks[0].name == "disk"
+
+
+def test_a_run_whose_playbook_disappeared_is_still_closed_without_a_report(tmp_path):
+    site = make_site(tmp_path)
+    with Store.open(f"sqlite:///{tmp_path}/patrol.db") as store:
+        scheduler = PatrolScheduler(site, store, tmp_path / "reports", grace_seconds=1)
+        run_id = scheduler.fire("morning", now=dt.datetime(2026, 11, 23, 8, 0, 5, tzinfo=dt.UTC))
+        run = store.get_run(run_id)
+        scheduler.close(run_id, "removed-meanwhile", run.started_at, scheduler_assignments(scheduler))
+        closed = store.get_run(run_id)
+        assert closed.finished_at is not None and closed.status is not None
+    assert not list((tmp_path / "reports").glob(f"*-{run_id}-*"))
