@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from checks.host.source import local_host_source
+from checks.snmp.session import snmp_session
+from checks.snmp.settings import is_snmp_device
 from checks.status import Status
 from checks.target import Target
 
@@ -19,14 +21,19 @@ SSH_PORT = 22
 
 
 def connections_for(target: Target) -> Mapping[str, Callable[[Target], Any]]:
+    connections: dict[str, Callable[[Target], Any]] = {"snmp": snmp_session}  # any target may be polled by SNMP
     if target.is_local:
-        return {"host": local_host_source}
-    return {}
+        connections["host"] = local_host_source
+    return connections
 
 
 def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:
     """Why checks cannot run on ``target`` from here, or None if they can."""
     if target.is_local:
+        return None
+    if is_snmp_device(target):
+        # SNMP is UDP: there is nothing to probe over TCP, and each snmp_* check reports an unreachable
+        # device itself (CRITICAL, within the device's own timeout).
         return None
     if target.has_agent:
         return (

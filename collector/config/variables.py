@@ -47,6 +47,18 @@ def _port(value: Any) -> str | None:
     return None
 
 
+def _positive(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        return "expected a positive number of seconds"
+    return None
+
+
+def _count(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return "expected a whole number, 0 or more"
+    return None
+
+
 def _flag(value: Any) -> str | None:
     return None if isinstance(value, bool) else "expected true or false"
 
@@ -73,7 +85,7 @@ RULES: dict[str, Rule] = {
     "ansible_host": _text,
     "ansible_port": _port,
     "ansible_user": _text,
-    "connection": _one_of("local", "ssh"),
+    "connection": _one_of("local", "ssh", "snmp"),
     # Ansible's own variable: existing inventories use winrm, network_cli ... and must load as they are.
     "ansible_connection": _text,
     "patrol_category": _one_of("hosts", "network", "databases", "middleware", "backups", "links"),
@@ -87,6 +99,10 @@ RULES: dict[str, Rule] = {
     "snmp_user": _text,
     "snmp_auth_protocol": _text,
     "snmp_priv_protocol": _text,
+    "snmp_context": _text,
+    "snmp_timeout": _positive,
+    "snmp_retries": _count,
+    "snmp_max_repetitions": _count,
     **{f"{engine}_port": _port for engine in ("postgres", "mysql", "oracle")},
     **{f"{engine}_{key}": _text for engine in ("postgres", "mysql", "oracle") for key in ("host", "user")},
 }
