@@ -27,6 +27,10 @@ BUILTIN = {
     "processes": "checks.host.processes:ProcessesCheck",
     "uptime": "checks.host.uptime:UptimeCheck",
     "network_interfaces": "checks.host.network_interfaces:NetworkInterfacesCheck",
+    "snmp_system": "checks.snmp.system:SnmpSystemCheck",
+    "snmp_interfaces": "checks.snmp.interfaces:SnmpInterfacesCheck",
+    "snmp_device": "checks.snmp.device:SnmpDeviceCheck",
+    "snmp_get": "checks.snmp.get:SnmpGetCheck",
 }
 
 

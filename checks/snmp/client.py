@@ -9,7 +9,6 @@ caller needs it (a Counter32 wraps at 2**32, a Counter64 does not).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pysnmp.hlapi.v3arch.asyncio import (
@@ -29,6 +28,7 @@ from pysnmp.proto import errind
 
 from checks.snmp import oids
 from checks.snmp.errors import SnmpError, SnmpUnreachable
+from checks.snmp.oids import Table, Varbind
 from checks.snmp.settings import SnmpSettings
 
 AUTH = {
@@ -52,16 +52,6 @@ PRIV = {
 MAX_ROWS = 100_000
 # A GETBULK asks for columns x repetitions varbinds; keep a response well inside one UDP datagram.
 MAX_VARBINDS_PER_REQUEST = 400
-
-
-@dataclass(frozen=True)
-class Varbind:
-    oid: oids.OID
-    value: Any
-    kind: str  # the SNMP type name: Counter32, Counter64, OctetString, NoSuchObject ...
-
-
-Table = dict[oids.OID, Varbind]  # table index -> value, for one walked subtree
 
 
 def convert(value: Any) -> tuple[Any, str]:

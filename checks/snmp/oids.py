@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 OID = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Varbind:
+    oid: OID
+    value: Any  # int, bytes, dotted str (OID, IpAddress), or None (noSuchObject, noSuchInstance)
+    kind: str  # the SNMP type name: Counter32, Counter64, OctetString, NoSuchObject ...
+
+
+Table = dict[OID, Varbind]  # table index (the OID part after the column) -> value, for one walked subtree
 
 # SNMPv2-MIB system group
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"

@@ -14,11 +14,12 @@ from checks.errors import CheckUnavailable
 from checks.secrets import Scrubber
 from checks.snmp import oids
 from checks.snmp.errors import SnmpError, SnmpUnreachable
+from checks.snmp.oids import Table, Varbind
 from checks.snmp.settings import SnmpSettings
 from checks.target import Target
 
 if TYPE_CHECKING:  # pysnmp is optional: imported when a poll first runs
-    from checks.snmp.client import SnmpClient, Table, Varbind
+    from checks.snmp.client import SnmpClient
     from checks.snmp.loop import SnmpLoop
 
 

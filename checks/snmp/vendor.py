@@ -1,0 +1,148 @@
+"""Device profiles: where a vendor keeps CPU and memory figures, as YAML data files users can add to.
+
+A profile names the sysObjectID prefixes it applies to and the OIDs to read; the longest matching
+prefix wins. Profiles ship in ``checks/snmp/profiles/``; a site adds or overrides them (same
+``name``) with files in the directories given by the snmp_device ``profile_dirs`` parameter or the
+``PATROL_SNMP_PROFILES`` environment variable (paths separated by ``:``). See docs/snmp.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from checks.errors import ConfigError, Problem
+from checks.params import problems_from_validation
+from checks.snmp import oids
+
+BUILTIN_DIR = Path(__file__).with_name("profiles")
+ENV_DIRS = "PATROL_SNMP_PROFILES"
+FALLBACK = "host-resources"
+
+
+def _oid(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return oids.dotted(oids.parse(str(value)))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CpuSource(_Strict):
+    oid: str = Field(description="a column (or scalar) of CPU load in %")
+    aggregate: Literal["avg", "max"] = "avg"
+    skip_zero: bool = False  # entities that report 0 have no CPU (fans, ports)
+
+    @field_validator("oid")
+    @classmethod
+    def _numeric(cls, value: str) -> str | None:
+        return _oid(value)
+
+
+class MemorySource(_Strict):
+    """One of: ``percent`` (a column in %), ``used`` with ``free`` or ``total`` (bytes, summed over rows),
+    or ``hr_storage: true`` (HOST-RESOURCES-MIB RAM)."""
+
+    percent: str | None = None
+    used: str | None = None
+    free: str | None = None
+    total: str | None = None
+    units: int = Field(default=1, ge=1, description="bytes per unit of used/free/total")
+    hr_storage: bool = False
+    aggregate: Literal["avg", "max"] = "max"
+    skip_zero: bool = False
+
+    @field_validator("percent", "used", "free", "total")
+    @classmethod
+    def _numeric(cls, value: str | None) -> str | None:
+        return _oid(value)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> MemorySource:
+        forms = [self.percent is not None, self.used is not None, self.hr_storage]
+        if sum(forms) != 1:
+            raise ValueError("memory needs exactly one of: percent, used (with free or total), hr_storage: true")
+        if self.used is not None and (self.free is None) == (self.total is None):
+            raise ValueError("memory.used needs exactly one of memory.free or memory.total")
+        return self
+
+
+class Profile(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    description: str = ""
+    sys_object_id: list[str] = Field(default_factory=list, description="sysObjectID prefixes, e.g. 1.3.6.1.4.1.9.")
+    cpu: CpuSource | None = None
+    memory: MemorySource | None = None
+
+    @field_validator("sys_object_id")
+    @classmethod
+    def _prefixes(cls, values: list[str]) -> list[str]:
+        for value in values:
+            oids.parse(value.rstrip("."))
+        return values
+
+    def match_length(self, sys_object_id: str) -> int:
+        """Length of the longest prefix matching ``sys_object_id`` (0: no match)."""
+        oid = sys_object_id.lstrip(".") + "."
+        return max((len(p) for p in self.sys_object_id if oid.startswith(p.lstrip(".").rstrip(".") + ".")), default=0)
+
+
+def load_file(path: Path) -> Profile:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError([Problem((), f"cannot read SNMP profile: {exc}", file=str(path))]) from None
+    if not isinstance(data, Mapping):
+        raise ConfigError([Problem((), "an SNMP profile must be a mapping (name, sys_object_id, cpu, memory)",
+                                   file=str(path))])  # fmt: skip
+    try:
+        return Profile.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError([p.located(str(path), None) for p in problems_from_validation(exc, Profile)]) from None
+
+
+def profile_dirs(extra: Iterable[str] = ()) -> list[Path]:
+    dirs = [BUILTIN_DIR]
+    env = os.environ.get(ENV_DIRS, "")
+    dirs += [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    dirs += [Path(p).expanduser() for p in extra]
+    return dirs
+
+
+def load_profiles(extra_dirs: Iterable[str] = ()) -> dict[str, Profile]:
+    """Every profile by name; a later directory's profile replaces an earlier one of the same name."""
+    profiles: dict[str, Profile] = {}
+    problems: list[Problem] = []
+    for directory in profile_dirs(extra_dirs):
+        if directory != BUILTIN_DIR and not directory.is_dir():
+            problems.append(Problem((), f"SNMP profile directory {directory} does not exist"))
+            continue
+        for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+            try:
+                profile = load_file(path)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+                continue
+            profiles[profile.name] = profile
+    if problems:
+        raise ConfigError(problems)
+    return profiles
+
+
+def choose(profiles: Mapping[str, Profile], sys_object_id: str | None, forced: str | None = None) -> Profile:
+    """The profile named ``forced``, else the longest sysObjectID match, else HOST-RESOURCES-MIB."""
+    if forced:
+        if forced not in profiles:
+            raise ConfigError.single(f"unknown SNMP profile {forced!r}; known: {', '.join(sorted(profiles))}")
+        return profiles[forced]
+    best = max(profiles.values(), key=lambda p: p.match_length(sys_object_id or ""), default=None)
+    if best is not None and sys_object_id and best.match_length(sys_object_id) > 0:
+        return best
+    return profiles[FALLBACK]
