@@ -54,7 +54,7 @@ class SnmpGetCheck(SnmpCheck):
     name = "snmp_get"
     title = "Any SNMP OIDs as items, with thresholds, counter rates or expected text"
     Params = SnmpGetParams
-    metrics = {"value": "the OID's value (times scale; per second when rate is set), labelled by its name"}
+    metrics = {"value": "the OID's value (times scale; per second when rate is set); the item is its name"}
     example = (
         "- snmp_get: {oids: [{oid: 1.3.6.1.2.1.15.3.1.2.192.0.2.1, name: bgp_peer_state, warning: '6:6'}]}"
     )
@@ -87,6 +87,6 @@ class SnmpGetCheck(SnmpCheck):
         number = round(number * spec.scale, 6)
         return Outcome(
             item=spec.name, summary=f"{spec.oid} = {number:g}{unit}",
-            metrics=[metric("value", number, unit, name=spec.name)],  # type: ignore[arg-type]
+            metrics=[metric("value", number, unit)],  # type: ignore[arg-type]
             levels={"value": Levels(spec.warning, spec.critical)},
         )  # fmt: skip
