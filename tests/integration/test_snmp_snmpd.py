@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 
@@ -159,14 +158,9 @@ def test_walk_matches_snmpbulkwalk_and_stays_in_its_subtree(snmpd, secrets):
             assert (value.decode() if isinstance(value, bytes) else str(value)) == expected[oid]
 
 
-def test_device_memory_from_host_resources(snmpd, secrets):
+def test_device_memory_from_host_resources_matches_snmpbulkwalk(snmpd, secrets):
     secrets(PATROL_TEST_COMMUNITY="testcomm")
     args = ["-v2c", "-c", "testcomm", f"127.0.0.1:{snmpd.port}"]
-    # snmpd fills hrProcessorLoad only after its first CPU samples, seconds after it starts
-    deadline = time.monotonic() + 60
-    while not [v for v in snmpbulkwalk(args, oids.HR_PROCESSOR_LOAD).values() if v.isdigit()]:
-        assert time.monotonic() < deadline, "snmpd never reported hrProcessorLoad"
-        time.sleep(0.5)
     results = run("snmp_device", {"snmp_port": snmpd.port, "snmp_community": {"env": "PATROL_TEST_COMMUNITY"}})
     by_item = {r.item: r for r in results}
     types = snmpbulkwalk(args, oids.HR_STORAGE_TYPE)
@@ -175,6 +169,4 @@ def test_device_memory_from_host_resources(snmpd, secrets):
     used = int(snmpbulkwalk(args, f"{oids.HR_STORAGE_USED}.{ram}")[f"{oids.HR_STORAGE_USED}.{ram}"])
     assert by_item["memory"].metric("memory_used").value == pytest.approx(100 * used / size, abs=2)
     assert "host-resources" in by_item["memory"].summary
-    loads = [int(v) for v in snmpbulkwalk(args, oids.HR_PROCESSOR_LOAD).values()]
-    # the loads move between our poll and snmpbulkwalk's (a shared machine), hence the wide margin
-    assert by_item["cpu"].metric("cpu_used").value == pytest.approx(sum(loads) / len(loads), abs=30)
+    # hrProcessorLoad appears only a minute after snmpd starts: CPU is compared on snmpsim's recordings
