@@ -1,4 +1,8 @@
-"""An asyncio SNMP client on pysnmp 7 (v3arch): GET and subtree-bounded walks with numeric OIDs.
+"""An asyncio SNMP client: GET and subtree-bounded walks with numeric OIDs.
+
+SNMPv3 goes through pysnmp 7 (v3arch: USM, authentication, privacy); SNMPv1/v2c through the small BER
+codec in ``ber`` and ``udp``, which decodes an order of magnitude faster than pysnmp's pyasn1 (see
+docs/snmp.md for the figures).
 
 Values come back as plain Python: ``int`` for every integer type (Counter32/64, Gauge32, TimeTicks,
 Integer), ``bytes`` for OCTET STRING, dotted ``str`` for OBJECT IDENTIFIER and IpAddress, and ``None``
@@ -12,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from pysnmp.hlapi.v3arch.asyncio import (
-    CommunityData,
     ContextData,
     ObjectIdentity,
     ObjectType,
@@ -26,10 +29,11 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio import auth as pysnmp_auth
 from pysnmp.proto import errind
 
-from checks.snmp import oids
+from checks.snmp import ber, oids
 from checks.snmp.errors import SnmpError, SnmpUnreachable
 from checks.snmp.oids import Table, Varbind
 from checks.snmp.settings import SnmpSettings
+from checks.snmp.udp import CommunityChannel
 
 AUTH = {
     "MD5": pysnmp_auth.USM_AUTH_HMAC96_MD5,
@@ -95,15 +99,19 @@ class _ColumnEnded(Exception):
         self.position = position
 
 
-class SnmpClient:
-    """One device, on one event loop and engine. Not thread-safe: use it from its loop only."""
+Answer = tuple[int, int, list[tuple[oids.OID, Any, str]]]  # error status, error index, varbinds
 
-    def __init__(self, engine: SnmpEngine, settings: SnmpSettings) -> None:
+
+class SnmpClient:
+    """One device, on one event loop (and pysnmp engine for v3). Use it from its loop only; close it."""
+
+    def __init__(self, engine: SnmpEngine | None, settings: SnmpSettings) -> None:
         self.engine = engine
         self.settings = settings
         self._transport: UdpTransportTarget | None = None
-        self._context = ContextData(contextName=settings.context.encode())
+        self._channel: CommunityChannel | None = None
         if settings.version == "3":
+            self._context = ContextData(contextName=settings.context.encode())
             self._auth: Any = UsmUserData(
                 settings.user,
                 authKey=settings.auth_key,
@@ -112,7 +120,11 @@ class SnmpClient:
                 privProtocol=PRIV[settings.priv_protocol] if settings.priv_protocol else None,
             )
         else:
-            self._auth = CommunityData(settings.community, mpModel=0 if settings.version == "1" else 1)
+            self._channel = CommunityChannel(settings)
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
 
     async def transport(self) -> UdpTransportTarget:
         if self._transport is None:
@@ -126,31 +138,50 @@ class SnmpClient:
                 raise SnmpUnreachable(f"cannot resolve {self.settings.address}: {exc}") from None
         return self._transport
 
+    async def _exchange(self, pdu: int, wanted: list[oids.OID], repetitions: int = 0) -> Answer:
+        """One request and its answer, whichever protocol stack the version needs."""
+        if self._channel is not None:
+            return await self._channel.request(pdu, wanted, 0, repetitions)
+        request = [ObjectType(ObjectIdentity(oids.dotted(o))) for o in wanted]
+        transport = await self.transport()
+        if pdu == ber.GET:
+            answer = await get_cmd(self.engine, self._auth, transport, self._context, *request, lookupMib=False)
+        elif pdu == ber.GET_NEXT:
+            answer = await next_cmd(self.engine, self._auth, transport, self._context, *request, lookupMib=False)
+        else:
+            answer = await bulk_cmd(
+                self.engine, self._auth, transport, self._context, 0, repetitions, *request, lookupMib=False
+            )
+        indication, status, index, varbinds = answer
+        if indication:
+            raise explain(indication, self.settings)
+        converted = []
+        for name, value in varbinds:
+            python, kind = convert(value)
+            converted.append((tuple(name), python, kind))
+        return int(status), int(index), converted
+
+    def _status_error(self, status: int, bad: oids.OID | None) -> SnmpError:
+        where = f" at {oids.dotted(bad)}" if bad else ""
+        name = ber.ERROR_STATUS.get(status, str(status))
+        return SnmpError(f"{self.settings.describe()}: the device answered {name}{where}")
+
     async def get(self, wanted: Sequence[str | oids.OID]) -> dict[oids.OID, Varbind]:
         """GET the given OIDs. A missing one comes back with value None (noSuchObject), not an error."""
-        parsed = [oids.parse(o) for o in wanted]
+        pending = [oids.parse(o) for o in wanted]
         out: dict[oids.OID, Varbind] = {}
-        pending = list(parsed)
         while pending:
-            indication, status, index, varbinds = await get_cmd(
-                self.engine, self._auth, await self.transport(), self._context,
-                *[ObjectType(ObjectIdentity(oids.dotted(o))) for o in pending], lookupMib=False,
-            )  # fmt: skip
-            if indication:
-                raise explain(indication, self.settings)
-            if int(status):
-                bad = pending[int(index) - 1] if 0 < int(index) <= len(pending) else None
-                if self.settings.version == "1" and str(status.prettyPrint()) == "noSuchName" and bad:
+            status, index, varbinds = await self._exchange(ber.GET, pending)
+            if status:
+                bad = pending[index - 1] if 0 < index <= len(pending) else None
+                if self.settings.version == "1" and status == 2 and bad:
                     # SNMPv1 fails the whole request for one missing OID: note it and ask for the rest.
                     out[bad] = Varbind(bad, None, "NoSuchName")
                     pending.remove(bad)
                     continue
-                where = f" at {oids.dotted(bad)}" if bad else ""
-                raise SnmpError(f"{self.settings.describe()}: the device answered {status.prettyPrint()}{where}")
-            for name, value in varbinds:
-                oid = tuple(name)
-                converted, kind = convert(value)
-                out[oid] = Varbind(oid, converted, kind)
+                raise self._status_error(status, bad)
+            for oid, value, kind in varbinds:
+                out[oid] = Varbind(oid, value, kind)
             break
         return out
 
@@ -175,18 +206,16 @@ class SnmpClient:
                 continue
             width = len(active)
             finished: set[oids.OID] = set()
-            for i, (name, value) in enumerate(varbinds):
+            for i, (oid, value, kind) in enumerate(varbinds):
                 root = active[i % width]
                 if root in finished:
                     continue
-                oid = tuple(name)
-                converted, kind = convert(value)
-                index = oids.index_of(oid, root)
-                if kind == "EndOfMibView" or index is None or oid <= position[root]:
+                if kind == "EndOfMibView" or oid[: len(root)] != root or len(oid) <= len(root) or oid <= position[root]:
                     finished.add(root)
                     continue
                 position[root] = oid
-                tables[root][index] = Varbind(oid, converted, kind)
+                index = oid[len(root) :]
+                tables[root][index] = Varbind(oid, value, kind)
                 rows += 1
             if not varbinds:  # an empty answer would otherwise repeat the same request forever
                 finished.update(active)
@@ -194,31 +223,23 @@ class SnmpClient:
         return tables
 
     async def _next_batch(self, active: list[oids.OID], position: dict[oids.OID, oids.OID]) -> list:
-        request = [ObjectType(ObjectIdentity(oids.dotted(position[root]))) for root in active]
-        transport = await self.transport()
+        request = [position[root] for root in active]
         if self.settings.version == "1":
-            indication, status, index, varbinds = await next_cmd(
-                self.engine, self._auth, transport, self._context, *request, lookupMib=False
-            )
+            status, index, varbinds = await self._exchange(ber.GET_NEXT, request)
         else:
             repetitions = max(1, min(self.settings.max_repetitions, MAX_VARBINDS_PER_REQUEST // len(active)))
-            indication, status, index, varbinds = await bulk_cmd(
-                self.engine, self._auth, transport, self._context, 0, repetitions, *request, lookupMib=False
-            )
-        if indication:
-            raise explain(indication, self.settings)
-        if int(status):
-            if self.settings.version == "1" and str(status.prettyPrint()) == "noSuchName":
+            status, index, varbinds = await self._exchange(ber.GET_BULK, request, repetitions)
+        if status:
+            if self.settings.version == "1" and status == 2 and 0 < index <= len(active):
                 # SNMPv1 ends the MIB view by failing the whole request: that column is done, ask again
                 # for the others.
-                if 0 < int(index) <= len(active):
-                    raise _ColumnEnded(int(index) - 1)
-            raise SnmpError(f"{self.settings.describe()}: the device answered {status.prettyPrint()}")
-        return list(varbinds)
+                raise _ColumnEnded(index - 1)
+            raise self._status_error(status, None)
+        return varbinds
 
     async def answers(self) -> bool:
         """Does anything at the address speak SNMP? An SNMPv3 discovery gets a report from any agent,
-        whatever its communities or users, so a timeout on v1/v2c can be told apart from a dead device."""
+        whatever its communities or users, so a timeout can be told apart from a dead device."""
         probe = UsmUserData("patrol-probe")
         transport = await UdpTransportTarget.create(
             (self.settings.address, self.settings.port), timeout=self.settings.timeout, retries=0

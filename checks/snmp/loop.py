@@ -38,13 +38,16 @@ class SnmpLoop:
         self._engines: dict[str, SnmpEngine] = {}
 
     def engine_for(self, settings: SnmpSettings) -> SnmpEngine:
+        """The pysnmp engine for SNMPv3 (and the discovery probe); v1/v2c polls do not use one."""
         key = "community" if settings.version != "3" else "v3:" + settings.credential_key()
         engine = self._engines.get(key)
         if engine is None:
             engine = self._engines[key] = SnmpEngine()
         return engine
 
-    def run(self, settings: SnmpSettings, work: Callable[[SnmpClient], Awaitable[T]], deadline: float) -> T:
+    def run(
+        self, settings: SnmpSettings, work: Callable[[SnmpClient], Awaitable[T]], deadline: float, probe: bool = False
+    ) -> T:
         """Run ``work`` against the device on the loop thread; give up at ``deadline`` seconds from now.
 
         Waiting for a free slot counts against the deadline too: a poll queued behind many others is
@@ -53,8 +56,12 @@ class SnmpLoop:
 
         async def bounded() -> T:
             async with self._semaphore:
-                client = SnmpClient(self.engine_for(settings), settings)
-                return await work(client)
+                engine = self.engine_for(settings) if settings.version == "3" or probe else None
+                client = SnmpClient(engine, settings)
+                try:
+                    return await work(client)
+                finally:
+                    client.close()
 
         async def with_deadline() -> T:
             try:

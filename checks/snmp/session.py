@@ -75,7 +75,7 @@ class SnmpSession:
             if left < settings.timeout + 0.2:
                 raise
             try:
-                answered = self.loop.run(settings, lambda client: client.answers(), left)
+                answered = self.loop.run(settings, lambda client: client.answers(), left, probe=True)
             except SnmpError:
                 answered = False
             if answered:
