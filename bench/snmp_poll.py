@@ -1,7 +1,7 @@
 """Benchmark: one poll cycle of many simulated 48-port switches with snmp_interfaces, side by side with
 Debian's prometheus-snmp-exporter and with snmpbulkwalk processes walking the same devices, in one run.
 
-    .venv/bin/python bench/snmp_poll.py [--devices 500] [--simulators 2] [--concurrency 64]
+    .venv/bin/python bench/snmp_poll.py [--devices 500] [--simulators 2] [--concurrency 16]
 
 Every device is a recording served by snmpsim (its community selects it), spread over
 ``--simulators`` snmpsim processes on their own ports, so the simulator is not the only bottleneck.
@@ -205,7 +205,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=500)
     parser.add_argument("--simulators", type=int, default=2, help="snmpsim processes serving the devices")
-    parser.add_argument("--concurrency", type=int, default=64, help="devices in flight for every contender")
+    parser.add_argument("--concurrency", type=int, default=16, help="devices in flight for every contender")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between cycle 1's two samples")
     parser.add_argument("--skip-bulkwalk", action="store_true", help="leave out the snmpbulkwalk processes")
     args = parser.parse_args()

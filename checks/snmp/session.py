@@ -64,28 +64,40 @@ class SnmpSession:
         return self._run(work, deadline)
 
     def _run(self, work, deadline: float):
-        """``deadline``: seconds this poll may take. A timeout is probed once more to tell a dead device
-        (CRITICAL) from one that ignores our community or v3 keys (UNKNOWN), time permitting."""
+        """``deadline``: seconds this poll may take. A timeout is probed, time permitting, to tell a dead
+        device (CRITICAL) from one that ignores our community or v3 keys, or that answers small requests
+        but not the whole poll in time (UNKNOWN, with the reason)."""
         settings = self.settings
         started = time.monotonic()
         try:
             return self.loop.run(settings, work, deadline)
         except SnmpUnreachable as exc:
-            left = deadline - (time.monotonic() - started)
-            if left < settings.timeout + 0.2:
+            left = lambda: deadline - (time.monotonic() - started)  # noqa: E731
+            if left() < settings.timeout + 0.2:
                 raise
             try:
-                answered = self.loop.run(settings, lambda client: client.answers(), left, probe=True)
+                answered = self.loop.run(settings, lambda client: client.answers(), left(), probe=True)
             except SnmpError:
                 answered = False
-            if answered:
-                what = (
-                    "the community (snmp_community) is wrong or not allowed from this address"
-                    if settings.version != "3"
-                    else "the SNMPv3 privacy key or protocol (snmp_priv_key, snmp_priv_protocol) is probably wrong"
-                )
-                raise SnmpError(f"{settings.describe()} answers SNMP but not to our requests: {what}") from None
-            raise exc from None
+            if not answered:
+                raise exc from None
+            if left() > settings.timeout + 0.2:
+                try:
+                    self.loop.run(settings, lambda client: client.get([oids.SYS_UPTIME]), left())
+                except SnmpError:
+                    pass
+                else:
+                    raise SnmpError(
+                        f"{settings.describe()} answers a single GET but not the whole poll within "
+                        f"{settings.timeout:g} s x {settings.retries + 1}: too slow or losing large answers "
+                        "(raise snmp_timeout or lower snmp_max_repetitions)"
+                    ) from None
+            what = (
+                "the community (snmp_community) is wrong or not allowed from this address"
+                if settings.version != "3"
+                else "the SNMPv3 privacy key or protocol (snmp_priv_key, snmp_priv_protocol) is probably wrong"
+            )
+            raise SnmpError(f"{settings.describe()} answers SNMP but not to our requests: {what}") from None
 
 
 def snmp_session(target: Target) -> SnmpSession:
