@@ -18,7 +18,7 @@ from typing import TypeVar
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from checks.snmp.client import SnmpClient
-from checks.snmp.errors import SnmpUnreachable
+from checks.snmp.errors import SnmpError, SnmpUnreachable
 from checks.snmp.settings import SnmpSettings
 
 T = TypeVar("T")
@@ -54,8 +54,11 @@ class SnmpLoop:
         reported as such, not as an unreachable device.
         """
 
+        started = {"polling": False}
+
         async def bounded() -> T:
             async with self._semaphore:
+                started["polling"] = True
                 engine = self.engine_for(settings) if settings.version == "3" or probe else None
                 client = SnmpClient(engine, settings)
                 try:
@@ -67,6 +70,11 @@ class SnmpLoop:
             try:
                 return await asyncio.wait_for(bounded(), deadline)
             except TimeoutError:
+                if not started["polling"]:
+                    raise SnmpError(
+                        f"{settings.endpoint} was not polled: {self.in_flight} other devices were in flight until "
+                        f"the check's deadline ({deadline:.3g} s)"
+                    ) from None
                 raise SnmpUnreachable(
                     f"no complete SNMP answer from {settings.endpoint} within the check's {deadline:.3g} s"
                 ) from None
