@@ -101,11 +101,13 @@ class Interface:
 def build_interfaces(tables: Mapping[oids.OID, Mapping[oids.OID, object]]) -> list[Interface]:
     """Join the walked columns by ifIndex. ``tables`` maps each column OID to {index: Varbind}."""
 
+    columns = {oid: tables.get(oids.parse(oid), {}) for oid in COLUMNS}  # parsed once, not per value
+
     def column(oid: str) -> Mapping[oids.OID, object]:
-        return tables.get(oids.parse(oid), {})
+        return columns[oid]
 
     def value(oid: str, index: oids.OID):
-        vb = column(oid).get(index)
+        vb = columns[oid].get(index)
         return None if vb is None else vb.value
 
     indexes = sorted(set(column(oids.IF_DESCR)) | set(column(oids.IF_NAME)) | set(column(oids.IF_OPER_STATUS)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,11 @@ def parse(text: str | OID) -> OID:
     """``'1.3.6.1'`` or ``'.1.3.6.1'`` -> ``(1, 3, 6, 1)``; raises ValueError naming the bad OID."""
     if isinstance(text, tuple):
         return text
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)  # checks parse the same few column OIDs for every device
+def _parse(text: str) -> OID:
     parts = str(text).strip().lstrip(".").split(".")
     try:
         oid = tuple(int(p) for p in parts)
@@ -67,10 +73,3 @@ def parse(text: str | OID) -> OID:
 
 def dotted(oid: OID) -> str:
     return ".".join(str(n) for n in oid)
-
-
-def index_of(oid: OID, root: OID) -> OID | None:
-    """The part of ``oid`` after ``root`` (a table index), or None when ``oid`` is outside ``root``."""
-    if len(oid) > len(root) and oid[: len(root)] == root:
-        return oid[len(root) :]
-    return None
