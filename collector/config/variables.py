@@ -69,6 +69,14 @@ def _snmp_version(value: Any) -> str | None:
     return "expected one of '1', '2c', '3'"
 
 
+def _names(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return None
+    if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
+        return None
+    return "expected a host name or a list of host names"
+
+
 RULES: dict[str, Rule] = {
     "ansible_host": _text,
     "ansible_port": _port,
@@ -78,6 +86,7 @@ RULES: dict[str, Rule] = {
     "ansible_connection": _text,
     "patrol_category": _one_of("hosts", "network", "databases", "middleware", "backups", "links"),
     "patrol_agent": _flag,
+    "patrol_parents": _names,  # the targets this one depends on (events: a down parent suppresses)
     "ssh_private_key_file": _text,
     "ssh_known_hosts": _text,
     "ssh_host_key_policy": _one_of("strict", "accept-new"),
