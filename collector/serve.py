@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -163,8 +164,9 @@ def is_loopback(host: str) -> bool:
 SETTINGS_ENV = "PATROL_SERVE_SETTINGS"  # hands the settings to worker processes
 
 
-def build_app(settings: ServeSettings):
-    """The HTTP application with its own store connection: one per process."""
+def build_app(settings: ServeSettings, on_change=None):
+    """The HTTP application with its own store connection: one per process. ``on_change``: wake the
+    event service (in the process that runs it)."""
     from checks.registry import default_registry
     from collector.api.app import ApiSettings, create_app
     from collector.config.site import SiteWatcher
@@ -172,7 +174,11 @@ def build_app(settings: ServeSettings):
 
     site = SiteWatcher(settings.inventory, settings.playbooks, default_registry())  # ConfigError → exit 78
     store = Store.open(settings.db or default_url())
-    app = create_app(store, site, ApiSettings(max_body_bytes=settings.max_body_bytes, timezone=settings.timezone))
+    api_settings = ApiSettings(
+        max_body_bytes=settings.max_body_bytes, timezone=settings.timezone, events=settings.events,
+        notifications=settings.notifications,
+    )
+    app = create_app(store, site, api_settings, on_change=on_change or (lambda: None))
     return app, site, store
 
 
@@ -189,18 +195,24 @@ def serve(settings: ServeSettings) -> None:
 
     import uvicorn
 
+    from collector.events.service import EventService
     from collector.scheduler import PatrolScheduler
 
-    app, site, store = build_app(settings)
-    # Patrols are scheduled once, here, whatever the number of HTTP workers.
+    stored = threading.Event()  # set by this process's HTTP handlers: results stored, an event changed
+    app, site, store = build_app(settings, on_change=stored.set)
+    # Patrols are scheduled, events evaluated and notifications sent once, here, whatever the number of
+    # HTTP workers (the event service finds their results by polling the store).
     scheduler = PatrolScheduler(site, store, settings.report_dir, settings.grace_seconds, timezone=settings.timezone)
+    events = EventService.build(
+        store, settings.events, settings.notifications, site=site, timezone=settings.timezone, wake=stored
+    )
     if settings.tls_cert is None and not is_loopback(settings.host):
         log.warning(
             "serving plain HTTP on %s: agents' tokens cross the network unencrypted; give --tls-cert/--tls-key",
             settings.listen,
         )
     if settings.workers > 1:
-        os.environ[SETTINGS_ENV] = settings.model_dump_json()
+        os.environ[SETTINGS_ENV] = settings.model_dump_json()  # notification secrets are references only
     config = uvicorn.Config(
         "collector.serve:worker_app" if settings.workers > 1 else app,
         factory=settings.workers > 1,
@@ -214,6 +226,7 @@ def serve(settings: ServeSettings) -> None:
         server_header=False,
     )
     scheduler.start()
+    events.start()
     try:
         if settings.workers > 1:
             from uvicorn.supervisors import Multiprocess
@@ -223,4 +236,5 @@ def serve(settings: ServeSettings) -> None:
             uvicorn.Server(config).run()
     finally:
         scheduler.shutdown()
+        events.close()
         store.close()

@@ -51,15 +51,16 @@ def build_engine(store: Any, events: EventSettings, notifications: NotificationS
 
 class EventService:
     def __init__(self, store: Any, engine: EventEngine, notifier: Notifier | None = None,
-                 events: EventSettings | None = None) -> None:
-        """``notifier`` None: notices stay in the outbox for a collector that has channels."""
+                 events: EventSettings | None = None, wake: threading.Event | None = None) -> None:
+        """``notifier`` None: notices stay in the outbox for a collector that has channels. ``wake``: the
+        signal that results were stored in this process (``wake()`` sets it too)."""
         self.store = store
         self.engine = engine
         self.notifier = notifier
         self.settings = events or EventSettings()
         self.evaluated = 0  # results evaluated by this service
         self.delivered = 0  # notices handed to the notifier
-        self._wake = threading.Event()
+        self._wake = wake or threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_tick = 0.0
@@ -71,7 +72,7 @@ class EventService:
     @classmethod
     def build(cls, store: Any, events: EventSettings, notifications: NotificationSettings | None,
               *, inventory: Any = None, site: Any = None, timezone: str | None = None,
-              deliver: bool = True) -> EventService:
+              deliver: bool = True, wake: threading.Event | None = None) -> EventService:
         """The service with its engine and, when ``deliver`` and channels are configured, a notifier
         (secrets are read now: a missing one is a ConfigError naming its field). With ``site`` (a
         ``SiteWatcher``) the engine follows inventory changes: dependencies, host patterns, groups."""
@@ -80,7 +81,7 @@ class EventService:
             notifier = Notifier.from_settings(notifications, timezone=timezone)
         if site is not None:
             inventory = site.site.inventory
-        service = cls(store, build_engine(store, events, notifications, inventory), notifier, events)
+        service = cls(store, build_engine(store, events, notifications, inventory), notifier, events, wake)
         service._site, service._inventory, service._notifications = site, inventory, notifications
         return service
 
