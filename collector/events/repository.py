@@ -329,17 +329,20 @@ class DatabaseSession:
 
     def advance_feed(self, name: str, old: int, new: int) -> None:
         now = utcnow()
+        # RETURNING says whether a row was written (rowcount is not reliable for ON CONFLICT DO NOTHING).
         moved = self.conn.execute(
             sa.update(_feeds)
             .where(_feeds.c.name == name, _feeds.c.position == old)
             .values(position=new, updated_at=now)
-        ).rowcount
-        if not moved and old == 0:
+            .returning(_feeds.c.name)
+        ).first()
+        if moved is None and old == 0:
             insert = (sqlite.insert if self._repo._sqlite else postgresql.insert)(_feeds)
             moved = self.conn.execute(
                 insert.values(name=name, position=new, updated_at=now).on_conflict_do_nothing()
-            ).rowcount
-        if not moved:
+                .returning(_feeds.c.name)
+            ).first()
+        if moved is None:
             raise FeedMoved(f"feed {name!r} is no longer at {old}: another evaluator took these results")
 
 
