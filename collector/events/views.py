@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from collector.config.patterns import syntax_problem
 from collector.events.maintenance import MaintenanceWindow, TargetMatcher
 from collector.events.model import OPEN_STATES, Event, EventComment, HistoryEntry
 from collector.notify.settings import parse_duration
@@ -109,7 +110,36 @@ def window_json(window: MaintenanceWindow, now: dt.datetime | None = None) -> di
 def _upper_list(value: Any) -> Any:
     if isinstance(value, str):
         value = [v for v in value.split(",") if v.strip()]
-    return [str(v).strip().upper() for v in value] if isinstance(value, list | tuple) else value
+    if isinstance(value, list | tuple):
+        return [str(v).strip().upper() for v in value] or None  # "severity=" is no filter, not an empty one
+    return value
+
+
+def _host_pattern(value: str | None) -> str | None:
+    problem = None if value is None else syntax_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+MAX_SPAN = dt.timedelta(days=366)  # longest acknowledgement or maintenance window: a year and a day
+
+
+def _span(value: dt.timedelta | None) -> dt.timedelta | None:
+    if value is not None and not dt.timedelta(0) < value <= MAX_SPAN:
+        raise ValueError("expected a duration above zero and at most 366d")
+    return value
+
+
+def _duration(value: Any) -> Any:
+    try:
+        return parse_duration(value)
+    except OverflowError:
+        raise ValueError("expected a duration of at most 366d") from None
+
+
+Span = Annotated[dt.timedelta | None, BeforeValidator(_duration), AfterValidator(_span)]
+HostPattern = Annotated[str | None, AfterValidator(_host_pattern)]
 
 
 class EventQuery(BaseModel):
@@ -120,7 +150,7 @@ class EventQuery(BaseModel):
     state: Literal["open", "all", "firing", "acknowledged", "resolved", "closed"] = "open"
     severity: Annotated[tuple[Literal["WARNING", "CRITICAL", "UNKNOWN", "NODATA"], ...] | None,
                         BeforeValidator(_upper_list)] = None
-    target: str | None = Field(default=None, max_length=1000, description="host pattern: web*, linux:&prod, ~regex")
+    target: HostPattern = Field(default=None, max_length=1000, description="host pattern: web*, linux:&prod, ~regex")
     check: str | None = Field(default=None, max_length=100, description="check name or glob")
     since: AwareDatetime | None = Field(default=None, description="opened at or after")
     until: AwareDatetime | None = Field(default=None, description="opened before")
@@ -166,16 +196,12 @@ class Acknowledgement(BaseModel):
 
     comment: Annotated[str | None, AfterValidator(_comment_text)] = Field(default=None, max_length=2000)
     expires_at: AwareDatetime | None = Field(default=None, description="the event fires again then")
-    expires_in: Annotated[dt.timedelta | None, BeforeValidator(parse_duration)] = Field(
-        default=None, description="or: a duration such as 2h"
-    )
+    expires_in: Span = Field(default=None, description="or: a duration such as 2h (at most 366d)")
 
     @model_validator(mode="after")
     def _one_expiry(self) -> Acknowledgement:
         if self.expires_at is not None and self.expires_in is not None:
             raise ValueError("give expires_at or expires_in, not both")
-        if self.expires_in is not None and self.expires_in <= dt.timedelta(0):
-            raise ValueError("expires_in must be longer than zero")
         return self
 
     def expiry(self, now: dt.datetime) -> dt.datetime | None:
@@ -200,7 +226,9 @@ class WindowSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    hosts: str = Field(min_length=1, max_length=1000, description="host pattern, as a playbook task's hosts")
+    hosts: Annotated[str, AfterValidator(_host_pattern)] = Field(
+        min_length=1, max_length=1000, description="host pattern, as a playbook task's hosts"
+    )
     check: str | None = Field(default=None, max_length=100, description="check name or glob; none: every check")
     kind: Literal["once", "cron", "weekly"] = "once"
     starts_at: AwareDatetime | None = None
@@ -208,16 +236,28 @@ class WindowSpec(BaseModel):
     cron: str | None = Field(default=None, max_length=200)
     weekdays: tuple[str, ...] = ()
     start_time: dt.time | None = None
-    duration: Annotated[dt.timedelta | None, BeforeValidator(parse_duration)] = None
+    duration: Span = None
     timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _fields_of_its_kind(self) -> WindowSpec:
+        # A field of another kind is a mistake to report, not a value to store and never use.
+        foreign = {"once": ("cron", "weekdays", "start_time"), "cron": ("weekdays", "start_time"),
+                   "weekly": ("cron",)}[self.kind]
+        given = [name for name in foreign if getattr(self, name)]
+        if given:
+            raise ValueError(f"a {self.kind} window takes no {', '.join(given)}")
+        return self
 
     def window(self, created_by: str, now: dt.datetime) -> MaintenanceWindow:
         """The window; ``ValueError`` saying what is wrong (a cron window without cron, say)."""
-        ends_at = self.ends_at
-        if self.kind == "once" and ends_at is None and self.starts_at is not None and self.duration is not None:
-            ends_at = self.starts_at + self.duration
+        starts_at, ends_at = self.starts_at, self.ends_at
+        if self.kind == "once":
+            starts_at = starts_at or now  # a one-off window without a start begins now
+            if ends_at is None and self.duration is not None:
+                ends_at = starts_at + self.duration
         return MaintenanceWindow(
-            name=self.name, pattern=self.hosts, kind=self.kind, check=self.check, starts_at=self.starts_at,
+            name=self.name, pattern=self.hosts, kind=self.kind, check=self.check, starts_at=starts_at,
             ends_at=ends_at, cron=self.cron, weekdays=self.weekdays, start_time=self.start_time,
             duration=None if self.kind == "once" else self.duration, timezone=self.timezone,
             created_by=created_by, created_at=now,
