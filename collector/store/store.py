@@ -43,6 +43,7 @@ from collector.store.engine import (
 from collector.store.models import (
     Agent,
     ApiToken,
+    EventRow,
     IngestBatch,
     LatestResult,
     PatrolRun,
@@ -595,6 +596,17 @@ class Store:
             StoredResult(target, check, item, by_text[status], summary, started_at, collected)
             for _, target, check, item, status, summary, started_at, collected in rows
         ]
+
+    def open_event_counts(self) -> dict[tuple[str, str], int]:
+        """Open events (firing or acknowledged) by (severity, state), for /metrics."""
+        events = EventRow.__table__
+        query = (
+            sa.select(events.c.severity, events.c.state, sa.func.count())
+            .where(events.c.state.in_(("firing", "acknowledged")))
+            .group_by(events.c.severity, events.c.state)
+        )
+        with self._read() as conn:
+            return {(severity, state): count for severity, state, count in conn.execute(query)}
 
     def newest_result_id(self) -> int:
         """The id of the newest stored result (0 when there is none)."""

@@ -57,6 +57,13 @@ def test_workers_store_the_main_process_evaluates_and_a_cli_acknowledgement_is_d
             assert listed.returncode == 0, listed.stderr
             [event] = json.loads(listed.stdout)
             assert (event["target"], event["item"], event["count"]) == ("web01", "/var", 2)
+            collector.create_token("metrics", "prometheus")
+            scraped = requests.get(collector.url + "/metrics", headers=collector.headers("metrics", "prometheus"),
+                                   timeout=10).text
+            assert 'patrol_events_open{severity="CRITICAL",state="firing"} 1' in scraped
+            assert 'patrol_events_open{severity="WARNING",state="acknowledged"} 0' in scraped
+            lint = subprocess.run(["promtool", "check", "metrics"], input=scraped, capture_output=True, text=True)
+            assert lint.returncode == 0 and not lint.stdout.strip(), lint.stdout + lint.stderr
 
             acked = collector.patrol("events", "ack", str(event["id"]), "-m", "on it", "--author", "bob")
             assert acked.returncode == 0, acked.stderr
