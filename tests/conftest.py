@@ -102,3 +102,18 @@ def make_ctx():
         return ctx
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored():
+    """Commands run in process (patrol serve, patrol-agent) configure the root logger with a handler on
+    the stderr pytest captured for that test; left behind, it would write into a closed stream later."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
