@@ -69,8 +69,11 @@ def test_reachable_remote_and_agent_targets_are_failed_collections_not_silence()
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
-        status, reason = reach.blocked(Target("ssh1", {"ansible_host": "127.0.0.1", "ansible_port": port}))
-    assert status is Status.UNKNOWN and "not available yet" in reason
+        address = {"ansible_host": "127.0.0.1", "ansible_port": port}
+        # Polled over SSH (the default connection): the checks themselves connect and report failures.
+        assert reach.blocked(Target("ssh1", address)) is None
+        status, reason = reach.blocked(Target("win1", {**address, "connection": "winrm"}))
+    assert status is Status.UNKNOWN and "(winrm) checks are not available yet" in reason
     status, reason = reach.blocked(Target("web1", {"patrol_agent": True}))
     assert status is Status.UNKNOWN and "agent" in reason
 
