@@ -58,8 +58,8 @@ class SshConnection:
         pkey = _load_key(settings) if settings.private_key_file else None
         password = target.secret("ssh_password", scrubber) if settings.has_password else None
         via = None
-        if settings.jump is not None:
-            via = cls._connect(settings, settings.jump, pkey, password, None)
+        if settings.jump is not None:  # same credentials, known_hosts and policy as the target (see docs/ssh.md)
+            via = cls(settings, cls._connect(settings, settings.jump, pkey, password, None))
         try:
             transport = cls._connect(settings, settings.endpoint, pkey, password, via)
         except BaseException:

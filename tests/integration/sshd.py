@@ -50,6 +50,7 @@ class SshServer:
     host_key: Path
     process: subprocess.Popen
     log_file: Path
+    owns_directory: bool = False  # made by start_sshd: removed by stop
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -82,6 +83,8 @@ class SshServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
+        if self.owns_directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _run(*cmd: str, stdin: str | None = None) -> str:
@@ -131,8 +134,11 @@ def free_port() -> int:
 
 
 def start_sshd(
-    account: Account, directory: Path | None = None, password_auth: bool = False, extra: str = ""
+    account: Account, directory: Path | None = None, password_auth: bool = False, log_level: str = "VERBOSE"
 ) -> SshServer:
+    # By default a directory of its own under /tmp: the test user must be able to reach authorized_keys,
+    # which pytest's private (0700) temporary directories do not allow.
+    owns = directory is None
     directory = Path(directory or tempfile.mkdtemp(prefix="patrol-sshd-"))
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)  # sshd reads authorized_keys as the logged-in user
@@ -159,7 +165,7 @@ def start_sshd(
             f"AllowUsers {account.user}\n"
             "MaxStartups 200:30:400\n"
             "MaxSessions 30\n"
-            "LogLevel VERBOSE\n" + extra
+            f"LogLevel {log_level}\n"
         )
         _run(SSHD, "-t", "-f", str(config))
         log_file = directory / "log"
@@ -168,11 +174,14 @@ def start_sshd(
             stdout=subprocess.DEVNULL,
             stderr=log_file.open("ab"),
         )
-        server = SshServer(directory, port, account, host_key, process, log_file)
+        server = SshServer(directory, port, account, host_key, process, log_file, owns)
         if _wait_banner(port, process):
             return server
-        server.stop()
         last_error = server.log()
+        server.owns_directory = False  # keep the directory for the next attempt
+        server.stop()
+    if owns:
+        shutil.rmtree(directory, ignore_errors=True)
     raise SshdError(f"sshd did not start: {last_error[-2000:]}")
 
 
@@ -188,7 +197,3 @@ def _wait_banner(port: int, process: subprocess.Popen) -> bool:
         except OSError:
             time.sleep(0.05)
     return False
-
-
-def remove(directory: Path) -> None:
-    shutil.rmtree(directory, ignore_errors=True)
