@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pydantic import Field, field_validator
 
 from checks.base import Check, CheckContext, Outcome, metric
+from checks.errors import CheckUnavailable
 from checks.params import CheckParams
 from checks.plugin_output import UOM, PluginOutput, parse_plugin_output
 from checks.result import Metric
@@ -77,9 +78,16 @@ class SshCommandCheck(Check):
     example = "- ssh_command: {command: '/usr/lib/nagios/plugins/check_disk -w 20% -c 10% -p /', item: root-disk}"
 
     def run(self, ctx: CheckContext, params: SshCommandParams) -> Iterable[Outcome]:
-        conn = ctx.connection("ssh")
-        # The command may use all the time the check has left, keeping a moment to report.
-        done = conn.run(params.command, timeout=max(0.1, ctx.remaining() - 0.5))
+        item = params.item or params.command[:200]
+        try:
+            conn = ctx.connection("ssh")
+            # The command may use all the time the check has left, keeping a moment to report.
+            done = conn.run(params.command, timeout=max(0.1, ctx.remaining() - 0.5))
+        except (CheckUnavailable, TimeoutError) as exc:
+            # Reported here rather than by the base class so the failure keeps its item: several
+            # ssh_command tasks on one target must not overwrite each other's results.
+            yield Outcome(item=item, summary=self.describe_failure(exc), status=Status.UNKNOWN, collected=False)
+            return
         stdout = done.stdout.decode("utf-8", "replace")
         stderr = done.stderr.decode("utf-8", "replace").strip()
         output = parse_plugin_output(stdout)
@@ -92,7 +100,7 @@ class SshCommandCheck(Check):
         if output.malformed:
             summary += f" (unreadable performance data: {' '.join(output.malformed)[:200]})"
         yield Outcome(
-            item=params.item or params.command[:200],
+            item=item,
             summary=summary,
             metrics=[metric("exit_code", done.exit_status), *perf_metrics(output)],
             status=status,
