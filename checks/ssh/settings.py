@@ -16,7 +16,7 @@ from checks.target import Target
 
 DEFAULT_PORT = 22
 DEFAULT_TIMEOUT = 10.0
-POLICIES = ("strict", "tofu")
+POLICIES = ("strict", "tofu", "accept-new")  # accept-new: OpenSSH's name for trust on first use
 # ssh -J style: [user@]host[:port]; an IPv6 address goes in brackets: [::1]:2222.
 _JUMP = re.compile(r"^(?:(?P<user>[^@\s]+)@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^@:\s\[\]]+)(?::(?P<port>\d{1,5}))?$")
 
@@ -45,7 +45,7 @@ class SshSettings:
     target: str
     endpoint: Endpoint
     known_hosts: Path
-    policy: str  # "strict" or "tofu"
+    policy: str  # "strict" or "tofu" (accept-new is read as tofu)
     private_key_file: Path | None
     has_password: bool
     jump: Endpoint | None
@@ -88,7 +88,7 @@ class SshSettings:
             target=target.name,
             endpoint=Endpoint(target.address, port, user),
             known_hosts=known_hosts,
-            policy=policy,
+            policy="tofu" if policy == "accept-new" else policy,
             private_key_file=key_path,
             has_password=has_password,
             jump=jump,

@@ -26,13 +26,13 @@ def test_defaults_strict_host_keys_in_the_users_known_hosts(tmp_path):
 
 def test_every_problem_is_reported_at_once_with_its_variable():
     with pytest.raises(SshSettingsError) as err:
-        settings(ansible_port="x", ssh_host_key_policy="accept-new", ssh_timeout=0, ssh_jump_host="a@b@c")
+        settings(ansible_port="x", ssh_host_key_policy="ask", ssh_timeout=0, ssh_jump_host="a@b@c")
     message = str(err.value)
     for expected in (
         "db01: ",
         "ansible_user: required",
         "ansible_port: must be a TCP port",
-        "ssh_host_key_policy: must be one of strict, tofu, not 'accept-new'",
+        "ssh_host_key_policy: must be one of strict, tofu, accept-new, not 'ask'",
         "ssh_private_key_file: set it or ssh_password",
         "ssh_timeout: must be a number of seconds",
         "ssh_jump_host: expected [user@]host[:port]",
@@ -56,3 +56,7 @@ def test_missing_key_file_is_named():
 def test_jump_host_forms(text, expected):
     s = settings(ansible_user="patrol", ssh_password={"env": "X"}, ssh_jump_host=text, ssh_timeout=3)
     assert s.jump == expected and s.has_password and s.timeout == 3.0
+
+
+def test_accept_new_is_openssh_s_name_for_tofu():
+    assert settings(ansible_user="u", ssh_password={"env": "X"}, ssh_host_key_policy="accept-new").policy == "tofu"
