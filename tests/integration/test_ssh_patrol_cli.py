@@ -51,20 +51,19 @@ def test_patrol_run_polls_ssh_targets_and_reports_a_refused_host_key_as_a_failed
     playbook.write_text(
         "name: agentless\nreport: {formats: [json]}\ntasks:\n  - name: hosts\n    hosts: linux\n    checks:\n"
         "      - memory\n      - disk\n      - uptime: {warning: 60}\n"
-        "      - ssh_command: {command: 'echo OK - hello | x=1', item: hello}\n"
+        "      - ssh_command: {command: \"echo 'OK - hello | x=1'\", item: hello}\n"
     )
     r = patrol(tmp_path, "run", playbook, "-i", inventory, "--report-dir", tmp_path / "reports", "--quiet")
     assert r.returncode == 3, r.stdout + r.stderr  # UNKNOWN: stranger's key is not known
     [path] = (tmp_path / "reports").glob("*.json")
     report = json.loads(path.read_text())
-    results = [
-        {**res, "target": t["name"]} for c in report["categories"] for t in c["targets"] for res in t["results"]
-    ]
+    results = [{**res, "target": t["name"]} for c in report["categories"] for t in c["targets"] for res in t["results"]]
     web = {(res["check"], res["item"]): res for res in results if res["target"] == "web01"}
     assert {check for check, _ in web} == {"memory", "disk", "uptime", "ssh_command"}
     assert all(res["collected"] for res in web.values()), [res["summary"] for res in web.values()]
     assert web[("ssh_command", "hello")]["summary"] == "OK - hello"
     assert web[("ssh_command", "hello")]["status"] == "OK"
+    assert {m["name"]: m["value"] for m in web[("ssh_command", "hello")]["metrics"]} == {"exit_code": 0, "x": 1}
     stranger = [res for res in results if res["target"] == "stranger"]
     assert len(stranger) == 4 and all(not res["collected"] and res["status"] == "UNKNOWN" for res in stranger)
     assert all("unknown host key" in res["summary"] for res in stranger)
