@@ -58,6 +58,8 @@ def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:
             Status.UNKNOWN,
             "checked by its Patrol agent (patrol_agent: true); a one-shot run cannot collect from agents",
         )
+    if target.connection == SSH and target.vars.get("ssh_jump_host"):
+        return None  # reached through the jump host, not directly: the connection reports failures
     unreachable = probe_tcp(target.address, target.port(SSH_PORT), timeout)
     if unreachable:
         return Status.CRITICAL, f"unreachable: {unreachable}"

@@ -97,15 +97,7 @@ class SshConnection:
                 preferred = [a for name in known for a in _KEY_ALGORITHMS.get(name, [name])]
                 options = transport.get_security_options()
                 options.key_types = preferred + [k for k in options.key_types if k not in preferred]
-            try:
-                transport.start_client(timeout=timeout)
-            except paramiko.SSHException as exc:
-                text = str(exc).lower()
-                if "banner" in text or "timed out" in text or "timeout" in text:
-                    raise SshError(f"no SSH answer from {where} within {timeout:g} s ({exc})") from None
-                raise SshError(f"SSH handshake with {where} failed: {exc}") from None
-            except (EOFError, OSError) as exc:
-                raise SshError(f"SSH handshake with {where} failed: {exc or exc.__class__.__name__}") from None
+            _handshake(transport, timeout, where)
             _verify_host_key(settings, endpoint, transport.get_remote_server_key(), known)
             _authenticate(transport, endpoint, pkey, password, where)
         except BaseException:
@@ -142,6 +134,24 @@ class SshConnection:
         self._transport.close()
         if self._via is not None:
             self._via.close()
+
+
+def _handshake(transport: paramiko.Transport, timeout: float, where: str) -> None:
+    """Banner and key exchange within ``timeout``. With an event, start_client returns at once and the
+    wait is ours: left to itself, paramiko returns silently when its timeout passes mid-negotiation."""
+    done = threading.Event()
+    try:
+        transport.start_client(event=done)
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        raise SshError(f"SSH handshake with {where} failed: {exc or exc.__class__.__name__}") from None
+    if not done.wait(timeout):
+        raise SshError(f"no SSH answer from {where} within {timeout:g} s")
+    if not transport.is_active():
+        exc = transport.get_exception()
+        text = str(exc) if exc else "the server closed the connection"
+        if "banner" in text.lower():  # paramiko's own banner_timeout (the same value) fired first
+            raise SshError(f"no SSH answer from {where} within {timeout:g} s ({text})")
+        raise SshError(f"SSH handshake with {where} failed: {text}")
 
 
 def _read(recv, deadline: float, limit: int, command: str, timeout: float, channel) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -232,3 +233,9 @@ def test_concurrent_commands_share_one_connection(sshd, known_hosts):
     finally:
         conn.close()
     assert out == {i: f"{i}\n".encode() for i in range(8)}
+
+
+def test_hashed_known_hosts_entries_are_recognised(sshd, known_hosts):
+    subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(known_hosts)], check=True, capture_output=True)
+    assert known_hosts.read_text().startswith("|1|")  # no host name left in clear
+    SshConnection.open(Target("t", sshd.target_vars(known_hosts))).close()

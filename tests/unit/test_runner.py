@@ -78,6 +78,14 @@ def test_reachable_remote_and_agent_targets_are_failed_collections_not_silence()
     assert status is Status.UNKNOWN and "agent" in reason
 
 
+def test_targets_behind_a_jump_host_are_not_probed_directly():
+    with socket.socket() as s:  # nothing listens here: a direct probe would call the target unreachable
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    behind = Target("dmz1", {"ansible_host": "127.0.0.1", "ansible_port": port, "ssh_jump_host": "bastion"})
+    assert reach.blocked(behind) is None
+
+
 def test_missing_secret_at_run_time_is_unknown_not_a_crash(monkeypatch):
     monkeypatch.delenv("NOPE_SECRET", raising=False)
     target = Target("here", {"connection": "local", "db_password": {"env": "NOPE_SECRET"}})
