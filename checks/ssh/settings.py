@@ -7,6 +7,7 @@ attempted. Secrets (``ssh_password``) are not resolved here: the connection reso
 
 from __future__ import annotations
 
+import getpass
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,9 +60,10 @@ class SshSettings:
         def bad(name: str, message: str) -> None:
             problems.append(f"{name}: {message}")
 
-        user = v.get("ansible_user") or v.get("ssh_user")
-        if not user or not isinstance(user, str):
-            bad("ansible_user", "required for SSH (the account to log in as)")
+        # As Ansible and ssh do, the account defaults to the local user Patrol runs as.
+        user = v.get("ansible_user") or getpass.getuser()
+        if not isinstance(user, str) or not user.strip():
+            bad("ansible_user", f"expected the account name to log in as, not {user!r}")
             user = ""
         port = _port(v.get("ansible_port"), "ansible_port", bad)
         policy = v.get("ssh_host_key_policy", "strict")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 import pytest
@@ -26,11 +27,11 @@ def test_defaults_strict_host_keys_in_the_users_known_hosts(tmp_path):
 
 def test_every_problem_is_reported_at_once_with_its_variable():
     with pytest.raises(SshSettingsError) as err:
-        settings(ansible_port="x", ssh_host_key_policy="ask", ssh_timeout=0, ssh_jump_host="a@b@c")
+        settings(ansible_user=7, ansible_port="x", ssh_host_key_policy="ask", ssh_timeout=0, ssh_jump_host="a@b@c")
     message = str(err.value)
     for expected in (
         "db01: ",
-        "ansible_user: required",
+        "ansible_user: expected the account name to log in as, not 7",
         "ansible_port: must be a TCP port",
         "ssh_host_key_policy: must be one of strict, tofu, accept-new, not 'ask'",
         "ssh_private_key_file: set it or ssh_password",
@@ -60,3 +61,7 @@ def test_jump_host_forms(text, expected):
 
 def test_accept_new_is_openssh_s_name_for_tofu():
     assert settings(ansible_user="u", ssh_password={"env": "X"}, ssh_host_key_policy="accept-new").policy == "tofu"
+
+
+def test_the_account_defaults_to_the_local_user_as_in_ansible():
+    assert settings(ssh_password={"env": "X"}).endpoint.user == getpass.getuser()
