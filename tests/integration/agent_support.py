@@ -71,16 +71,8 @@ def plan(agent: str, checks: list[tuple[str, dict, str]], playbook: str = "monit
     shortest = None
     for check, params, schedule in checks:
         digest = hashlib.sha256(json.dumps([playbook, check, params], sort_keys=True).encode()).hexdigest()[:16]
-        entries.append(
-            {
-                "id": digest,
-                "playbook": playbook,
-                "task": "agent checks",
-                "check": check,
-                "params": params,
-                "schedule": schedule,
-            }
-        )
+        entries.append({"id": digest, "playbook": playbook, "task": "agent checks", "check": check, "params": params,
+                        "schedule": schedule})
         if schedule.startswith("@every"):
             seconds = float(schedule.split()[1].rstrip("s"))
             shortest = seconds if shortest is None else min(shortest, seconds)
@@ -114,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return None
-        return self.server.state.tokens.get(auth[len("Bearer ") :])
+        return self.server.state.tokens.get(auth[len("Bearer "):])
 
     # -- routes ----------------------------------------------------------------------------------
 
@@ -171,9 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(403, {"detail": f"this token belongs to agent {agent!r}"})
         for index, result in enumerate(body["results"]):
             if result.get("target") != agent:
-                return self._answer(
-                    422, {"detail": [{"loc": ["body", "results", index, "target"], "msg": "target must equal agent"}]}
-                )
+                return self._answer(422, {"detail": [{"loc": ["body", "results", index, "target"],
+                                                      "msg": "target must equal agent"}]})
         with state.lock:
             if body["batch_id"] in state.batches:
                 duplicate = True
@@ -274,9 +265,8 @@ class AgentProcess:
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in wait()
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(
-            [str(AGENT), *args], stdout=self._log, stderr=self._log, env={**os.environ, **(env or {})}
-        )
+        self.proc = subprocess.Popen([str(AGENT), *args], stdout=self._log, stderr=self._log,
+                                     env={**os.environ, **(env or {})})
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

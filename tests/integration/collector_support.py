@@ -1,5 +1,4 @@
 """A real `patrol serve` process for tests: its files, its tokens, start, kill and restart."""
-
 from __future__ import annotations
 
 import datetime as dt
@@ -54,28 +53,10 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key, as a site's private CA would issue (here: self-signed)."""
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
     )
     return cert, key
 
@@ -97,12 +78,8 @@ def result(target: str, check: str = "memory", item: str = "", value: float = 42
 
 
 def batch(agent: str, results: list[dict], batch_id: str | None = None) -> dict:
-    return {
-        "schema": "patrol.batch/1",
-        "batch_id": batch_id or f"{agent}-{uuid.uuid4().hex}",
-        "agent": agent,
-        "results": results,
-    }
+    return {"schema": "patrol.batch/1", "batch_id": batch_id or f"{agent}-{uuid.uuid4().hex}", "agent": agent,
+            "results": results}
 
 
 @dataclass
@@ -136,14 +113,8 @@ class Collector:
         (self.root / "serve.yaml").write_text("\n".join(lines) + "\n")
 
     def patrol(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(PATROL), *args],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "PATROL_DB": self.db},
-        )
+        return subprocess.run([str(PATROL), *args], cwd=self.root, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PATROL_DB": self.db})
 
     def create_token(self, kind: str, name: str) -> str:
         done = self.patrol("token", "create", f"--{kind}", name)
@@ -155,10 +126,7 @@ class Collector:
     def start(self) -> None:
         log = open(self.root / "serve.log", "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [str(PATROL), "serve", "--config", "serve.yaml"],
-            cwd=self.root,
-            stdout=log,
-            stderr=log,
+            [str(PATROL), "serve", "--config", "serve.yaml"], cwd=self.root, stdout=log, stderr=log,
             env={**os.environ, "PATROL_DB": self.db},
         )
         deadline = time.monotonic() + 30

@@ -46,48 +46,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def notice(
-    event_id: int = 1,
-    *,
-    target: str = "web-01",
-    check: str = "disk",
-    item: str = "/var",
-    severity: str = "CRITICAL",
-    state: str = "firing",
-    change: str = "opened",
-    summary: str = "92% used (critical at 90%)",
-    groups: tuple[str, ...] = ("linux", "web"),
-    escalation_level: int = 0,
-    actor: str | None = None,
-    comment: str | None = None,
-    at: dt.datetime | None = None,
-    labels: dict[str, str] | None = None,
-) -> Notice:
+def notice(event_id: int = 1, *, target: str = "web-01", check: str = "disk", item: str = "/var",
+           severity: str = "CRITICAL", state: str = "firing", change: str = "opened",
+           summary: str = "92% used (critical at 90%)", groups: tuple[str, ...] = ("linux", "web"),
+           escalation_level: int = 0, actor: str | None = None, comment: str | None = None,
+           at: dt.datetime | None = None, labels: dict[str, str] | None = None) -> Notice:
     at = at or dt.datetime.now(dt.UTC)
-    return Notice(
-        event_id,
-        f"{target}/{check}/{item}",
-        target,
-        check,
-        item,
-        severity,
-        state,
-        change,  # type: ignore
-        summary,
-        at - dt.timedelta(minutes=3),
-        at,
-        4,
-        at,
-        groups,
-        escalation_level,
-        actor,
-        comment,
-        labels or {},
-    )
+    return Notice(event_id, f"{target}/{check}/{item}", target, check, item, severity, state, change,  # type: ignore
+                  summary, at - dt.timedelta(minutes=3), at, 4, at, groups, escalation_level, actor, comment,
+                  labels or {})
 
 
 # -- HTTP receiver ------------------------------------------------------------------------------------
-
 
 @dataclass
 class Request:
@@ -120,14 +90,8 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 parts = urllib.parse.urlsplit(self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                request = Request(
-                    "POST",
-                    parts.path,
-                    urllib.parse.parse_qs(parts.query),
-                    dict(self.headers.items()),
-                    body,
-                    time.monotonic(),
-                )
+                request = Request("POST", parts.path, urllib.parse.parse_qs(parts.query), dict(self.headers.items()),
+                                  body, time.monotonic())
                 status, answer = receiver.respond(request)
                 request.answer = status
                 with receiver._cond:
@@ -157,10 +121,8 @@ class Receiver:
         """The first ``count`` requests answered, waiting up to ``timeout`` s for them."""
         with self._cond:
             if not self._cond.wait_for(lambda: len(self.requests) >= count, timeout):
-                raise AssertionError(
-                    f"{self.url}: {len(self.requests)} request(s) within {timeout} s, "
-                    f"expected {count}: {[r.body[:200] for r in self.requests]}"
-                )
+                raise AssertionError(f"{self.url}: {len(self.requests)} request(s) within {timeout} s, "
+                                     f"expected {count}: {[r.body[:200] for r in self.requests]}")
             return list(self.requests[:count])
 
     def stop(self) -> None:
@@ -176,7 +138,6 @@ class Receiver:
 
 
 # -- the vendors' checks, from their documentation ----------------------------------------------------
-
 
 def signed_webhook(secret: str, tolerance: float = 300) -> Callable[[Request], tuple[int, object]]:
     """Patrol's webhook: Patrol-Signature: t=<unix s>,v1=hex(HMAC-SHA256(secret, "<t>.<raw body>"))."""
@@ -259,7 +220,6 @@ def wecom_robot(key: str) -> Callable[[Request], tuple[int, object]]:
 
 # -- SMTP -----------------------------------------------------------------------------------------------
 
-
 @dataclass
 class Mail:
     sender: str
@@ -283,29 +243,10 @@ class SmtpServer:
         self.cert = directory / "smtp-cert.pem"
         key = directory / "smtp-key.pem"
         subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                str(key),
-                "-out",
-                str(self.cert),
-                "-days",
-                "1",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-addext",
-                "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=30,
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", str(key), "-out", str(self.cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+            check=True, capture_output=True, timeout=30,
         )
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert, key)
@@ -316,11 +257,8 @@ class SmtpServer:
         server = self
 
         def authenticator(smtp, session, envelope, mechanism, auth_data):
-            ok = (
-                isinstance(auth_data, LoginPassword)
-                and auth_data.login.decode() == user
+            ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user \
                 and auth_data.password.decode() == password
-            )
             server.logins.append((auth_data.login.decode() if isinstance(auth_data, LoginPassword) else "?", ok))
             return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
@@ -328,28 +266,15 @@ class SmtpServer:
             async def handle_DATA(self, smtp, session, envelope):  # noqa: N802 - aiosmtpd's name
                 login = session.auth_data.login.decode() if session.authenticated else None
                 with server._cond:
-                    server.mails.append(
-                        Mail(
-                            envelope.mail_from,
-                            list(envelope.rcpt_tos),
-                            envelope.original_content or envelope.content,
-                            login,
-                            getattr(session, "ssl", None) is not None,
-                        )
-                    )
+                    server.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content
+                                             or envelope.content, login, getattr(session, "ssl", None) is not None))
                     server._cond.notify_all()
                 return "250 OK"
 
         self.port = free_port()
         self.controller = Controller(
-            Handler(),
-            hostname="127.0.0.1",
-            port=self.port,
-            tls_context=context,
-            require_starttls=True,
-            authenticator=authenticator,
-            auth_required=True,
-            auth_require_tls=True,
+            Handler(), hostname="127.0.0.1", port=self.port, tls_context=context, require_starttls=True,
+            authenticator=authenticator, auth_required=True, auth_require_tls=True,
         )
         self.controller.start()
 
@@ -379,26 +304,18 @@ class Alertmanager:
 
     def __init__(self, binary: str = ALERTMANAGER, ready_timeout: float = 30.0) -> None:
         if not Path(binary).exists():
-            pytest.fail(
-                f"{binary} is missing: install the Debian package 'prometheus-alertmanager' (scripts/test-deps)",
-                pytrace=False,
-            )
+            pytest.fail(f"{binary} is missing: install the Debian package 'prometheus-alertmanager' "
+                        "(scripts/test-deps)", pytrace=False)
         self.directory = Path(tempfile.mkdtemp(prefix="patrol-alertmanager-"))
         (self.directory / "alertmanager.yml").write_text(ALERTMANAGER_CONFIG)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(self.directory / "alertmanager.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={self.directory / 'alertmanager.yml'}",
-                f"--storage.path={self.directory / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--cluster.listen-address=",
-                "--log.level=warn",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            [binary, f"--config.file={self.directory / 'alertmanager.yml'}",
+             f"--storage.path={self.directory / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
+             "--cluster.listen-address=", "--log.level=warn"],
+            stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + ready_timeout
         while True:

@@ -125,17 +125,8 @@ def start_postgres(parent: str | os.PathLike[str] | None = None) -> PostgresServ
             server.port = free_port()
             options = f"-p {server.port} -c listen_addresses=127.0.0.1 -k {directory} -c fsync=off"
             command = server._command(
-                "pg_ctl",
-                "-D",
-                str(server.data_dir),
-                "-l",
-                str(server.log_file),
-                "-w",
-                "-t",
-                str(START_TIMEOUT_SECONDS),
-                "-o",
-                options,
-                "start",
+                "pg_ctl", "-D", str(server.data_dir), "-l", str(server.log_file), "-w",
+                "-t", str(START_TIMEOUT_SECONDS), "-o", options, "start",
             )
             try:
                 _run(command, server)

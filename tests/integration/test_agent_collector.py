@@ -34,25 +34,9 @@ def test_the_agent_delivers_to_patrol_serve_through_a_collector_crash(tmp_path):
     (tmp_path / "token").write_text(token + "\n")
     (tmp_path / "token").chmod(0o600)
     collector.start()
-    agent = AgentProcess(
-        [
-            "--collector",
-            collector.url,
-            "--name",
-            "web01",
-            "--token-file",
-            str(tmp_path / "token"),
-            "--spool",
-            str(tmp_path / "spool"),
-            "--push-interval",
-            "0.5",
-            "--max-backoff",
-            "1",
-            "--jitter",
-            "0.2",
-        ],
-        tmp_path / "agent.log",
-    )
+    agent = AgentProcess(["--collector", collector.url, "--name", "web01", "--token-file", str(tmp_path / "token"),
+                          "--spool", str(tmp_path / "spool"), "--push-interval", "0.5", "--max-backoff", "1",
+                          "--jitter", "0.2"], tmp_path / "agent.log")
     try:
         agent.wait_for("plan: 2 checks")
         wait_until(lambda: stored(collector) >= 4, timeout=20, what="first results stored")

@@ -22,12 +22,8 @@ from .agent_support import (
 pytestmark = pytest.mark.integration
 
 TOKEN = "pat_" + "t" * 43
-CHECKS = [
-    ("uptime", {}, "@every 1s"),
-    ("load", {}, "@every 1s"),
-    ("memory", {}, "@every 2s"),
-    ("no_such_check", {}, "@every 2s"),
-]
+CHECKS = [("uptime", {}, "@every 1s"), ("load", {}, "@every 1s"), ("memory", {}, "@every 2s"),
+          ("no_such_check", {}, "@every 2s")]
 
 
 @pytest.fixture
@@ -49,25 +45,8 @@ def start_agent(tmp_path, collector):
     agents = []
 
     def start(*extra):
-        args = [
-            "--collector",
-            collector.url,
-            "--name",
-            "web01",
-            "--token-file",
-            str(token),
-            "--spool",
-            str(spool),
-            "--push-interval",
-            "0.5",
-            "--max-backoff",
-            "1",
-            "--plan-interval",
-            "2",
-            "--jitter",
-            "0.3",
-            *extra,
-        ]
+        args = ["--collector", collector.url, "--name", "web01", "--token-file", str(token), "--spool", str(spool),
+                "--push-interval", "0.5", "--max-backoff", "1", "--plan-interval", "2", "--jitter", "0.3", *extra]
         agent = AgentProcess(args, tmp_path / f"agent{len(agents)}.log")
         agents.append(agent)
         return agent
@@ -161,9 +140,8 @@ def test_a_batch_the_collector_refuses_is_set_aside_and_the_rest_flows(collector
     wait_until(lambda: len(state.results) >= 3, what="results after the refused batch")
     assert agent.terminate() == 0
     spooled, _ = run_counts(agent.log())
-    rejected = sum(
-        1 for path in (start_agent.spool / "rejected").glob("*.jsonl") for _ in path.read_bytes().splitlines()
-    )
+    rejected = sum(1 for path in (start_agent.spool / "rejected").glob("*.jsonl")
+                   for _ in path.read_bytes().splitlines())
     assert rejected >= 1
     assert len(state.results) + rejected == spooled
     assert "422 injected failure 422" in next((start_agent.spool / "rejected").glob("*.reason")).read_text()

@@ -32,23 +32,9 @@ def token(tmp_path):
 
 
 def args(collector, token, tmp_path, *extra):
-    return [
-        "--collector",
-        collector.url,
-        "--name",
-        "web01",
-        "--token-file",
-        str(token),
-        "--spool",
-        str(tmp_path / "spool"),
-        "--push-interval",
-        "0.5",
-        "--max-backoff",
-        "1",
-        "--jitter",
-        "0.2",
-        *extra,
-    ]
+    return ["--collector", collector.url, "--name", "web01", "--token-file", str(token),
+            "--spool", str(tmp_path / "spool"), "--push-interval", "0.5", "--max-backoff", "1", "--jitter", "0.2",
+            *extra]
 
 
 def test_sigterm_stops_within_the_flush_bound_even_if_the_collector_hangs(collector, token, tmp_path):
@@ -78,22 +64,8 @@ def test_sigterm_with_the_collector_up_flushes_everything_and_exits_0(collector,
 
 
 def test_plain_http_to_another_machine_exits_78_and_says_why(token, tmp_path):
-    done = subprocess.run(
-        [
-            str(AGENT),
-            "--collector",
-            "http://192.0.2.10:8000",
-            "--name",
-            "web01",
-            "--token-file",
-            str(token),
-            "--spool",
-            str(tmp_path / "spool"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = subprocess.run([str(AGENT), "--collector", "http://192.0.2.10:8000", "--name", "web01", "--token-file",
+                           str(token), "--spool", str(tmp_path / "spool")], capture_output=True, text=True, timeout=30)
     assert done.returncode == 78
     assert "refusing plain http:// to 192.0.2.10" in done.stderr and "unencrypted" in done.stderr
     assert not (tmp_path / "spool").exists()
@@ -102,7 +74,8 @@ def test_plain_http_to_another_machine_exits_78_and_says_why(token, tmp_path):
 def test_a_second_agent_on_the_same_spool_is_refused(collector, token, tmp_path):
     first = AgentProcess(args(collector, token, tmp_path), tmp_path / "first.log")
     first.wait_for("plan: 2 checks")
-    done = subprocess.run([str(AGENT), *args(collector, token, tmp_path)], capture_output=True, text=True, timeout=30)
+    done = subprocess.run([str(AGENT), *args(collector, token, tmp_path)], capture_output=True, text=True,
+                          timeout=30)
     assert done.returncode == 73 and "another patrol-agent is using the spool" in done.stderr
     assert first.terminate() == 0
 
@@ -111,8 +84,7 @@ def test_a_refused_token_is_logged_clearly_and_results_stay_spooled(collector, t
     collector.state.tokens = {"pat_other": "web01"}  # our token was revoked
     (tmp_path / "spool").mkdir()
     (tmp_path / "spool" / "plan.json").write_text(
-        '{"etag": null, "plan": ' + json.dumps(collector.state.plans["web01"]) + "}"
-    )
+        '{"etag": null, "plan": ' + json.dumps(collector.state.plans["web01"]) + "}")
     agent = AgentProcess(args(collector, token, tmp_path), tmp_path / "agent.log")
     agent.wait_for("the collector refused the token (401")
     wait_until(lambda: "push: the collector refused the token" in agent.log(), what="push refused")

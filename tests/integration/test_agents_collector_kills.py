@@ -1,6 +1,5 @@
 """Real agents pushing to a real collector that is SIGKILLed again and again: every result the agents
 produced ends up in the store exactly once (counted from the agents' own tallies)."""
-
 import time
 
 import pytest
@@ -40,22 +39,9 @@ def test_agents_deliver_everything_once_through_repeated_collector_kills(tmp_pat
     try:
         for name in AGENTS:
             agents[name] = AgentProcess(
-                [
-                    "--collector",
-                    collector.url,
-                    "--name",
-                    name,
-                    "--token-file",
-                    str(tmp_path / f"{name}.token"),
-                    "--spool",
-                    str(tmp_path / f"spool-{name}"),
-                    "--push-interval",
-                    "0.3",
-                    "--max-backoff",
-                    "1",
-                    "--jitter",
-                    "0.2",
-                ],
+                ["--collector", collector.url, "--name", name, "--token-file", str(tmp_path / f"{name}.token"),
+                 "--spool", str(tmp_path / f"spool-{name}"), "--push-interval", "0.3", "--max-backoff", "1",
+                 "--jitter", "0.2"],
                 tmp_path / f"{name}.log",
             )
         for name in AGENTS:
@@ -65,11 +51,8 @@ def test_agents_deliver_everything_once_through_repeated_collector_kills(tmp_pat
             collector.kill()
             time.sleep(1.0)
             collector.start()
-        wait_until(
-            lambda: all(len(v) >= 8 for v in stored_by_agent(collector).values()),
-            timeout=30,
-            what="deliveries after the last restart",
-        )
+        wait_until(lambda: all(len(v) >= 8 for v in stored_by_agent(collector).values()), timeout=30,
+                   what="deliveries after the last restart")
         time.sleep(1.0)
         for name in AGENTS:
             assert agents[name].terminate() == 0, agents[name].log()[-2000:]

@@ -1,5 +1,4 @@
 """The collector's HTTP API, against a real `patrol serve` process and its real SQLite store."""
-
 import gzip
 import json
 import subprocess
@@ -146,9 +145,8 @@ def test_plan_is_derived_from_the_playbooks_with_an_etag(collector):
     ]
     assert plan["checks"][0]["params"]["warning"] == "85" and plan["interval_seconds"] == 86400
     etag = r.headers["etag"]
-    again = requests.get(
-        collector.url + "/api/v1/agents/web01/plan", headers={**collector.headers(), "If-None-Match": etag}, timeout=5
-    )
+    again = requests.get(collector.url + "/api/v1/agents/web01/plan",
+                         headers={**collector.headers(), "If-None-Match": etag}, timeout=5)
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
     other = requests.get(collector.url + "/api/v1/agents/web02/plan", headers=collector.headers(), timeout=5)
     assert other.status_code == 403

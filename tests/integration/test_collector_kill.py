@@ -1,6 +1,5 @@
 """Exactly once under SIGKILL: a collector killed again and again while a client pushes with retries
 (as agents do) ends up with every acknowledged batch stored once and every produced result delivered."""
-
 import threading
 import time
 

@@ -1,5 +1,4 @@
 """A real Prometheus (Debian package) scrapes a real `patrol serve` with a metrics token."""
-
 import pytest
 
 from .collector_support import Collector, batch, result
@@ -15,18 +14,8 @@ def test_prometheus_scrapes_the_collector_and_finds_the_series(tmp_path):
     token = c.create_token("metrics", "prometheus")
     c.start()
     try:
-        assert (
-            c.push(
-                batch(
-                    "web01",
-                    [
-                        result("web01", check="memory", value=91.5),
-                        result("web01", check="disk", item="/var", value=42.0),
-                    ],
-                )
-            ).status_code
-            == 200
-        )
+        assert c.push(batch("web01", [result("web01", check="memory", value=91.5),
+                                      result("web01", check="disk", item="/var", value=42.0)])).status_code == 200
         with start_prometheus(f"127.0.0.1:{c.port}", "/metrics", token) as prometheus:
             up = prometheus.wait_for("up", until=lambda series: any(s["value"][1] == "1" for s in series))
             assert up[0]["value"][1] == "1"

@@ -1,7 +1,6 @@
 """Scheduled patrols inside a real `patrol serve`: local checks run in process, agents' results are
 attached to the run by playbook and scheduled time, and what an agent did not report is a failed
 collection in the run and its report."""
-
 import datetime as dt
 import time
 

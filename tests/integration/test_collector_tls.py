@@ -1,6 +1,5 @@
 """HTTPS: the collector serves TLS with the given certificate; the agent verifies it against its CA
 file and sends nothing to a collector it cannot verify."""
-
 import time
 
 import pytest
@@ -29,37 +28,21 @@ def test_agent_verifies_the_collectors_certificate(tmp_path):
     c.write_files({"agents": PLAYBOOK.format(name="agents", schedule="@every 1s", hosts="web01")})
     (tmp_path / "token").write_text(c.create_token("agent", "web01") + "\n")
     c.start()
-    common = [
-        "--collector",
-        c.url,
-        "--name",
-        "web01",
-        "--token-file",
-        str(tmp_path / "token"),
-        "--push-interval",
-        "0.5",
-        "--max-backoff",
-        "1",
-        "--jitter",
-        "0.2",
-    ]
+    common = ["--collector", c.url, "--name", "web01", "--token-file", str(tmp_path / "token"),
+              "--push-interval", "0.5", "--max-backoff", "1", "--jitter", "0.2"]
     try:
         with pytest.raises(requests.exceptions.SSLError):
             requests.get(c.url + "/healthz", timeout=5)  # not trusted without the site's CA
         untrusting = AgentProcess([*common, "--spool", str(tmp_path / "spool1")], tmp_path / "agent1.log")
         try:
-            wait_until(
-                lambda: "CERTIFICATE_VERIFY_FAILED" in untrusting.log() or "certificate" in untrusting.log(),
-                timeout=20,
-                what="the agent refusing the unverified certificate",
-            )
+            wait_until(lambda: "CERTIFICATE_VERIFY_FAILED" in untrusting.log() or "certificate" in untrusting.log(),
+                       timeout=20, what="the agent refusing the unverified certificate")
             time.sleep(1.5)
             assert stored(c) == 0
         finally:
             untrusting.terminate()
-        trusting = AgentProcess(
-            [*common, "--spool", str(tmp_path / "spool2"), "--ca-file", str(cert)], tmp_path / "agent2.log"
-        )
+        trusting = AgentProcess([*common, "--spool", str(tmp_path / "spool2"), "--ca-file", str(cert)],
+                                tmp_path / "agent2.log")
         try:
             wait_until(lambda: stored(c) >= 2, timeout=30, what="results delivered over HTTPS")
         finally:

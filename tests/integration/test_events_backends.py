@@ -77,21 +77,9 @@ def test_one_open_event_per_fingerprint(store):
     key = fingerprint_hash("web01", "disk", "/")
 
     def event(state: str) -> Event:
-        return Event(
-            id=None,
-            fingerprint_hash=key,
-            target="web01",
-            check="disk",
-            item="/",
-            kind="problem",
-            severity="CRITICAL",
-            state=state,
-            first_seen=T0,
-            last_seen=T0,
-            count=1,
-            opened_at=T0,
-            last_summary="full",
-        )
+        return Event(id=None, fingerprint_hash=key, target="web01", check="disk", item="/", kind="problem",
+                     severity="CRITICAL", state=state, first_seen=T0, last_seen=T0, count=1, opened_at=T0,
+                     last_summary="full")
 
     with repository.session() as session:
         for state in ("resolved", "resolved", "firing"):
@@ -153,9 +141,8 @@ def test_collectors_evaluating_the_same_items_at_once_never_open_two_events(stor
 
     def feed(index: int) -> None:
         try:
-            engine = EventEngine(
-                DatabaseRepository(stores[index].engine), Policy(open_after=1), clock=lambda: T0 + dt.timedelta(hours=1)
-            )
+            engine = EventEngine(DatabaseRepository(stores[index].engine), Policy(open_after=1),
+                                 clock=lambda: T0 + dt.timedelta(hours=1))
             barrier.wait(timeout=30)
             for n in range(15):
                 batch = [result("CRITICAL", T0 + dt.timedelta(seconds=n), item=f"/srv/{i}") for i in range(10)]

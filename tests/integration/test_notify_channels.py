@@ -42,18 +42,9 @@ def statuses(notifier: Notifier) -> list[tuple[str, int, str | None]]:
 def test_webhook_body_is_signed_and_the_receiver_verifies_it():
     secret = "whsec-0123456789"
     with Receiver(signed_webhook(secret)) as receiver:
-        notifier = start(
-            [
-                {
-                    "name": "hook",
-                    "type": "webhook",
-                    "url": receiver.url + "/patrol",
-                    "secret": {"env": "HOOK_SECRET"},
-                    "headers": {"X-Team": "ops"},
-                }
-            ],
-            {"HOOK_SECRET": secret},
-        )
+        notifier = start([{"name": "hook", "type": "webhook", "url": receiver.url + "/patrol",
+                           "secret": {"env": "HOOK_SECRET"}, "headers": {"X-Team": "ops"}}],
+                         {"HOOK_SECRET": secret})
         with notifier:
             notifier.submit([notice(7)])
             [request] = receiver.wait_for(1)
@@ -66,14 +57,8 @@ def test_webhook_body_is_signed_and_the_receiver_verifies_it():
         assert request.headers["Patrol-Delivery"] == body["delivery_id"]
         assert body["count"] == 1 and body["channel"] == "hook"
         [sent] = body["notices"]
-        assert (sent["event_id"], sent["target"], sent["check"], sent["item"], sent["severity"], sent["change"]) == (
-            7,
-            "web-01",
-            "disk",
-            "/var",
-            "CRITICAL",
-            "opened",
-        )
+        assert (sent["event_id"], sent["target"], sent["check"], sent["item"], sent["severity"], sent["change"]) == \
+            (7, "web-01", "disk", "/var", "CRITICAL", "opened")
         assert sent["at"].endswith("Z")
         assert body["subject"] == "[Firing] CRITICAL web-01 · disk · /var: 92% used (critical at 90%)"
         assert statuses(notifier) == [("delivered", 1, None)]
@@ -81,9 +66,8 @@ def test_webhook_body_is_signed_and_the_receiver_verifies_it():
 
 def test_webhook_with_a_wrong_secret_is_refused_and_not_retried():
     with Receiver(signed_webhook("the-right-secret")) as receiver:
-        with start(
-            [{"name": "hook", "type": "webhook", "url": receiver.url, "secret": {"env": "S"}}], {"S": "a-wrong-secret"}
-        ) as notifier:
+        with start([{"name": "hook", "type": "webhook", "url": receiver.url, "secret": {"env": "S"}}],
+                   {"S": "a-wrong-secret"}) as notifier:
             notifier.submit([notice()])
             assert notifier.wait_idle(5)
         assert [r.answer for r in receiver.requests] == [401]
@@ -94,13 +78,8 @@ def test_dingtalk_robot_signature_is_accepted(tmp_path):
     token, secret = "a1b2c3token", "SEC0123456789abcdef+/="
     with Receiver(dingtalk_robot(token, secret)) as receiver:
         (tmp_path / "url").write_text(f"{receiver.url}/robot/send?access_token={token}\n")
-        channel = {
-            "name": "ding",
-            "type": "dingtalk",
-            "url": {"file": str(tmp_path / "url")},
-            "secret": {"env": "DING_SECRET"},
-            "language": "zh",
-        }
+        channel = {"name": "ding", "type": "dingtalk", "url": {"file": str(tmp_path / "url")},
+                   "secret": {"env": "DING_SECRET"}, "language": "zh"}
         with start([channel], {"DING_SECRET": secret}) as notifier:
             notifier.submit([notice(1), notice(2, target="db-01", check="load", item="", severity="WARNING")])
             assert notifier.wait_idle(5)
@@ -116,9 +95,8 @@ def test_dingtalk_refusal_is_reported_with_the_token_scrubbed():
     token = "tok-ABCDEF123456"
     with Receiver(dingtalk_robot(token, "the-real-secret")) as receiver:
         channel = {"name": "ding", "type": "dingtalk", "url": {"env": "URL"}, "secret": {"env": "SECRET"}}
-        with start(
-            [channel], {"URL": f"{receiver.url}/robot/send?access_token={token}", "SECRET": "a-wrong-secret"}
-        ) as notifier:
+        with start([channel], {"URL": f"{receiver.url}/robot/send?access_token={token}",
+                               "SECRET": "a-wrong-secret"}) as notifier:
             notifier.submit([notice()])
             assert notifier.wait_idle(5)
         assert statuses(notifier) == [("failed", 1, "DingTalk refused the message: 310000 sign not match")]
@@ -147,20 +125,12 @@ def test_feishu_robot_signature_is_accepted():
             card = request.json()["card"]
             assert card["header"]["template"] == "green"
             assert card["header"]["title"]["content"].startswith("[Resolved] CRITICAL web-01")
-        with start(
-            [{**channel, "secret": {"env": "SECRET"}}],
-            {"URL": f"{receiver.url}/open-apis/bot/v2/hook/{token}", "SECRET": "wrong"},
-        ) as n:
+        with start([{**channel, "secret": {"env": "SECRET"}}],
+                   {"URL": f"{receiver.url}/open-apis/bot/v2/hook/{token}", "SECRET": "wrong"}) as n:
             n.submit([notice()])
             assert n.wait_idle(5)
-            assert statuses(n) == [
-                (
-                    "failed",
-                    1,
-                    "Feishu refused the message: 19021 sign match fail or timestamp "
-                    "is not within one hour from current time",
-                )
-            ]
+            assert statuses(n) == [("failed", 1, "Feishu refused the message: 19021 sign match fail or timestamp "
+                                                 "is not within one hour from current time")]
 
 
 def test_wecom_robot_gets_markdown_within_its_size_limit():
@@ -180,18 +150,9 @@ def test_wecom_robot_gets_markdown_within_its_size_limit():
 def test_email_over_starttls_with_auth(tmp_path):
     smtp = SmtpServer(tmp_path)
     try:
-        channel = {
-            "name": "mail",
-            "type": "email",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp.port,
-            "ca_file": str(smtp.cert),
-            "username": smtp.user,
-            "password": {"env": "SMTP_PASSWORD"},
-            "from": "patrol@example.com",
-            "to": ["duty@example.com", "lead@example.com"],
-            "language": "zh",
-        }
+        channel = {"name": "mail", "type": "email", "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                   "ca_file": str(smtp.cert), "username": smtp.user, "password": {"env": "SMTP_PASSWORD"},
+                   "from": "patrol@example.com", "to": ["duty@example.com", "lead@example.com"], "language": "zh"}
         with start([channel], {"SMTP_PASSWORD": smtp.password}) as notifier:
             notifier.submit([notice(summary="used <b>92%</b> & rising")])
             [mail] = smtp.wait_for(1)
@@ -214,16 +175,8 @@ def test_email_over_starttls_with_auth(tmp_path):
 def test_email_failures_are_reported_without_the_password(tmp_path):
     smtp = SmtpServer(tmp_path)
     try:
-        channel = {
-            "name": "mail",
-            "type": "email",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp.port,
-            "ca_file": str(smtp.cert),
-            "username": smtp.user,
-            "password": {"env": "P"},
-            "to": ["a@example.com"],
-        }
+        channel = {"name": "mail", "type": "email", "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                   "ca_file": str(smtp.cert), "username": smtp.user, "password": {"env": "P"}, "to": ["a@example.com"]}
         with start([channel], {"P": "not-the-password"}) as notifier:
             notifier.submit([notice()])
             assert notifier.wait_idle(5)
@@ -248,21 +201,16 @@ def test_alertmanager_receives_fires_and_resolves_the_alert():
         with start([channel]) as notifier:
             notifier.submit([notice(5, severity="WARNING")])
             [alert] = manager.wait_until(lambda alerts: len(alerts) == 1)
-            assert alert["labels"] == {
-                "alertname": "disk",
-                "target": "web-01",
-                "check": "disk",
-                "item": "/var",
-                "severity": "warning",
-                "source": "patrol",
-            }
+            assert alert["labels"] == {"alertname": "disk", "target": "web-01", "check": "disk", "item": "/var",
+                                       "severity": "warning", "source": "patrol"}
             assert alert["annotations"]["summary"] == "92% used (critical at 90%)"
             assert alert["annotations"]["event_id"] == "5"
             assert alert["status"]["state"] == "active"
 
             # A severity change is another label set to Alertmanager: the warning must end, not linger.
             notifier.submit([notice(5, severity="CRITICAL", change="severity_changed")])
-            [alert] = manager.wait_until(lambda alerts: [a["labels"]["severity"] for a in alerts] == ["critical"])
+            [alert] = manager.wait_until(
+                lambda alerts: [a["labels"]["severity"] for a in alerts] == ["critical"])
 
             notifier.submit([notice(5, severity="CRITICAL", state="resolved", change="resolved", actor="alice")])
             manager.wait_until(lambda alerts: alerts == [])
@@ -295,12 +243,8 @@ def test_command_gets_the_message_on_stdin_and_a_small_environment(tmp_path, mon
         f" open({str(out)!r}, 'w'))\n"
     )
     monkeypatch.setenv("HOOK_SECRET", "must-not-leak")
-    channel = {
-        "name": "cmd",
-        "type": "command",
-        "command": [sys.executable, str(script), "--page"],
-        "env": {"PAGER_TOKEN": {"env": "PAGER_TOKEN"}, "TEAM": "ops"},
-    }
+    channel = {"name": "cmd", "type": "command", "command": [sys.executable, str(script), "--page"],
+               "env": {"PAGER_TOKEN": {"env": "PAGER_TOKEN"}, "TEAM": "ops"}}
     with start([channel], {"PAGER_TOKEN": "tok-123"}) as notifier:
         notifier.submit([notice(3, actor="alice", change="acknowledged", state="acknowledged")])
         assert notifier.wait_idle(5)
@@ -310,31 +254,19 @@ def test_command_gets_the_message_on_stdin_and_a_small_environment(tmp_path, mon
     assert got["stdin"]["notices"][0]["actor"] == "alice" and got["stdin"]["count"] == 1
     env = got["env"]
     assert env["PAGER_TOKEN"] == "tok-123" and env["TEAM"] == "ops"
-    assert (env["PATROL_EVENT_ID"], env["PATROL_CHANGE"], env["PATROL_SEVERITY"], env["PATROL_COUNT"]) == (
-        "3",
-        "acknowledged",
-        "CRITICAL",
-        "1",
-    )
+    assert (env["PATROL_EVENT_ID"], env["PATROL_CHANGE"], env["PATROL_SEVERITY"], env["PATROL_COUNT"]) == \
+        ("3", "acknowledged", "CRITICAL", "1")
     assert env["PATROL_SUBJECT"].startswith("[Acknowledged] CRITICAL web-01")
     assert "HOOK_SECRET" not in env
 
 
 def test_command_failures_and_timeouts(tmp_path):
-    failing = {
-        "name": "fails",
-        "type": "command",
-        "retries": {"attempts": 1},
-        "command": [sys.executable, "-c", "import sys; sys.stderr.write('pager down\\n'); sys.exit(3)"],
-    }
+    failing = {"name": "fails", "type": "command", "retries": {"attempts": 1},
+               "command": [sys.executable, "-c", "import sys; sys.stderr.write('pager down\\n'); sys.exit(3)"]}
     # The child leaves a grandchild holding its pipes: the whole group must be killed at the timeout.
-    hanging = {
-        "name": "hangs",
-        "type": "command",
-        "timeout": "500ms",
-        "retries": {"attempts": 1},
-        "command": [sys.executable, "-c", "import subprocess, time; subprocess.Popen(['sleep', '30']); time.sleep(30)"],
-    }
+    hanging = {"name": "hangs", "type": "command", "timeout": "500ms", "retries": {"attempts": 1},
+               "command": [sys.executable, "-c", "import subprocess, time; subprocess.Popen(['sleep', '30']); "
+                                                 "time.sleep(30)"]}
     missing = {"name": "missing", "type": "command", "command": [str(tmp_path / "no-such-program")]}
     started = time.monotonic()
     with start([failing, hanging, missing]) as notifier:

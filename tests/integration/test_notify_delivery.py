@@ -16,12 +16,8 @@ pytestmark = pytest.mark.integration
 
 
 def start(channels: list[dict], **extra) -> Notifier:
-    data = {
-        "channels": channels,
-        "routes": [{"channels": [c["name"] for c in channels]}],
-        "grouping": {"wait": 0, "window": 0},
-        **extra,
-    }
+    data = {"channels": channels, "routes": [{"channels": [c["name"] for c in channels]}],
+            "grouping": {"wait": 0, "window": 0}, **extra}
     return Notifier.from_settings(load_notifications(data), environ={})
 
 
@@ -122,12 +118,8 @@ def test_a_stuck_channel_drops_its_oldest_notices_and_counts_them():
 
 def test_close_sends_what_is_still_grouped_and_abandons_what_cannot_go():
     with Receiver() as receiver, Receiver(lambda r: (503, {})) as down:
-        notifier = start(
-            [
-                hook("waiting", receiver, grouping={"wait": "1h"}),
-                hook("down", down, retries={"attempts": 10, "backoff": "1h"}),
-            ]
-        )
+        notifier = start([hook("waiting", receiver, grouping={"wait": "1h"}),
+                          hook("down", down, retries={"attempts": 10, "backoff": "1h"})])
         notifier.submit([notice(1), notice(2)])
         down.wait_for(1)
         started = time.monotonic()

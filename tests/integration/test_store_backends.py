@@ -117,78 +117,26 @@ def test_upgrading_a_0001_database_keeps_its_metrics_and_downgrading_restores_th
     def table(name: str, *columns: str) -> sa.TableClause:
         return sa.table(name, *(sa.column(c, typed.get(c)) for c in columns))
 
-    runs = table(
-        "patrol_runs",
-        "id",
-        "playbook",
-        "playbook_path",
-        "description",
-        "source",
-        "started_at",
-        "target_count",
-        "check_count",
-    )
-    results = table(
-        "results",
-        "id",
-        "run_id",
-        "target",
-        "check",
-        "item",
-        "status",
-        "summary",
-        "thresholds",
-        "started_at",
-        "duration_seconds",
-        "collected",
-        "created_at",
-    )
+    runs = table("patrol_runs", "id", "playbook", "playbook_path", "description", "source", "started_at",
+                 "target_count", "check_count")
+    results = table("results", "id", "run_id", "target", "check", "item", "status", "summary", "thresholds",
+                    "started_at", "duration_seconds", "collected", "created_at")
     metrics = table("result_metrics", "result_id", "name", "value", "unit", "labels")
     with engine.begin() as conn:
         migrate.upgrade(conn, "0001")
-        conn.execute(
-            sa.insert(runs),
-            [
-                {
-                    "id": 1,
-                    "playbook": "daily",
-                    "playbook_path": "d.yaml",
-                    "description": "",
-                    "source": "run",
-                    "started_at": T0,
-                    "target_count": 1,
-                    "check_count": 1,
-                }
-            ],
-        )
-        conn.execute(
-            sa.insert(results),
-            [
-                {
-                    "id": n,
-                    "run_id": 1,
-                    "target": "web01",
-                    "check": "disk",
-                    "item": "/",
-                    "status": status,
-                    "summary": f"/ {used}% used",
-                    "thresholds": [],
-                    "started_at": T0 + n * HOUR,
-                    "duration_seconds": 0.1,
-                    "collected": True,
-                    "created_at": T0,
-                }
-                for n, status, used in ((1, "OK", 41.0), (2, "WARNING", 85.0))
-            ],
-        )
-        conn.execute(
-            sa.insert(metrics),
-            [
-                {"result_id": n, "name": name, "value": value, "unit": unit, "labels": labels}
-                for n in (1, 2)
-                for name, value, unit, labels in (("used", 40.0 + n, "%", {}), ("free", 1e9 * n, "B", {"fs": "xfs"}))
-            ],
-        )
+        conn.execute(sa.insert(runs), [{"id": 1, "playbook": "daily", "playbook_path": "d.yaml", "description": "",
+                                        "source": "run", "started_at": T0, "target_count": 1, "check_count": 1}])
+        conn.execute(sa.insert(results), [
+            {"id": n, "run_id": 1, "target": "web01", "check": "disk", "item": "/", "status": status,
+             "summary": f"/ {used}% used", "thresholds": [], "started_at": T0 + n * HOUR, "duration_seconds": 0.1,
+             "collected": True, "created_at": T0}
+            for n, status, used in ((1, "OK", 41.0), (2, "WARNING", 85.0))
+        ])
+        conn.execute(sa.insert(metrics), [
+            {"result_id": n, "name": name, "value": value, "unit": unit, "labels": labels}
+            for n in (1, 2)
+            for name, value, unit, labels in (("used", 40.0 + n, "%", {}), ("free", 1e9 * n, "B", {"fs": "xfs"}))
+        ])
         if conn.dialect.name == "postgresql":  # explicit ids: move the sequences past them, as real inserts would
             conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('results', 'id'), 2)")
             conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('patrol_runs', 'id'), 1)")
@@ -207,10 +155,7 @@ def test_upgrading_a_0001_database_keeps_its_metrics_and_downgrading_restores_th
         rows = conn.execute(sa.select(metrics).order_by(metrics.c.result_id, metrics.c.name.desc())).all()
     engine.dispose()
     assert [(r.result_id, r.name, r.value) for r in rows][:4] == [
-        (1, "used", 41.0),
-        (1, "free", 1e9),
-        (2, "used", 42.0),
-        (2, "free", 2e9),
+        (1, "used", 41.0), (1, "free", 1e9), (2, "used", 42.0), (2, "free", 2e9)
     ]
     assert len(rows) == 8  # and the four of the ingested result
     with Store.open(store_url) as store:
@@ -373,7 +318,7 @@ def test_latest_results_keep_the_newest_result_of_each_item(store):
     with store.engine.connect() as conn:  # result_id points at the history row it copies
         rows = conn.execute(
             sa.text(
-                "SELECT l.item, r.started_at = l.started_at AND r.summary = l.summary FROM latest_results l "
+                'SELECT l.item, r.started_at = l.started_at AND r.summary = l.summary FROM latest_results l '
                 "JOIN results r ON r.id = l.result_id ORDER BY l.item"
             )
         ).all()
@@ -481,10 +426,7 @@ def test_tokens_are_created_authenticated_and_revoked(store):
     assert agent_token.startswith("pat_") and len(agent_token) == 4 + 43 and agent_token != other_token
     record = store.authenticate(agent_token)
     assert record is not None and (record.id, record.kind, record.name, record.active) == (
-        agent_id,
-        "agent",
-        "web01",
-        True,
+        agent_id, "agent", "web01", True
     )
     assert store.authenticate(metrics_token).kind == "metrics"
     for bad in ("", "pat_" + "A" * 43, agent_token + "x", agent_token[:-1]):
