@@ -60,6 +60,12 @@ def _one_of(*options: str) -> Rule:
     return rule
 
 
+def _seconds(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 600:
+        return "expected a number of seconds, more than 0 and at most 600"
+    return None
+
+
 def _snmp_version(value: Any) -> str | None:
     # YAML reads an unquoted 1 or 3 as a number; take it as the version it obviously means.
     if value in ("1", "2c", "3") and isinstance(value, str):
@@ -89,7 +95,9 @@ RULES: dict[str, Rule] = {
     "patrol_parents": _names,  # the targets this one depends on (events: a down parent suppresses)
     "ssh_private_key_file": _text,
     "ssh_known_hosts": _text,
-    "ssh_host_key_policy": _one_of("strict", "accept-new"),
+    # "tofu" and OpenSSH's name for it, "accept-new": trust an unknown host's key on first use.
+    "ssh_host_key_policy": _one_of("strict", "tofu", "accept-new"),
+    "ssh_timeout": _seconds,
     "ssh_jump_host": _text,
     "snmp_version": _snmp_version,
     "snmp_port": _port,
