@@ -27,6 +27,7 @@ BUILTIN = {
     "processes": "checks.host.processes:ProcessesCheck",
     "uptime": "checks.host.uptime:UptimeCheck",
     "network_interfaces": "checks.host.network_interfaces:NetworkInterfacesCheck",
+    "ssh_command": "checks.ssh.command:SshCommandCheck",
     "snmp_system": "checks.snmp.system:SnmpSystemCheck",
     "snmp_interfaces": "checks.snmp.interfaces:SnmpInterfacesCheck",
     "snmp_device": "checks.snmp.device:SnmpDeviceCheck",

@@ -7,7 +7,6 @@ sysexits(3) otherwise: 64 usage error, 69 store unavailable, 78 configuration er
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import yaml
 from checks.errors import CheckUnavailable, ConfigError, Problem
 from checks.registry import UnknownCheck, default_registry
 from checks.status import Status
+from collector.cli_options import config_option, db_option, inventory_option
 
 EX_USAGE = 64
 EX_UNAVAILABLE = 69
@@ -26,29 +26,7 @@ EX_CONFIG = 78
 # Imported only by commands that need them; they come with the 'collector' extra.
 COLLECTOR_MODULES = {"sqlalchemy", "alembic", "jinja2", "prometheus_client", "fastapi", "uvicorn"}
 
-DEFAULT_INVENTORY = "inventory.yaml"
 DEFAULT_REPORT_DIR = "var/reports"
-
-
-def _inventory_option(f):
-    return click.option(
-        "--inventory",
-        "-i",
-        "inventory_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=lambda: os.environ.get("PATROL_INVENTORY") or DEFAULT_INVENTORY,
-        show_default="inventory.yaml, or $PATROL_INVENTORY",
-        help="Ansible-style YAML inventory.",
-    )(f)
-
-
-def _db_option(f):
-    return click.option(
-        "--db",
-        "db_url",
-        default=None,
-        help="SQLAlchemy URL of the store (default: $PATROL_DB, else sqlite:///var/patrol.db).",
-    )(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,9 +40,9 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("playbook_path", metavar="PLAYBOOK", type=click.Path(dir_okay=False, path_type=Path))
-@_inventory_option
+@inventory_option
 @click.option("--limit", "-l", default=None, help="Further limit the hosts with an inventory pattern.")
-@_db_option
+@db_option
 @click.option(
     "--report-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -74,22 +52,31 @@ def cli() -> None:
 )
 @click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True, help="Checks run at once.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the report paths and the worst status.")
-def run(playbook_path, inventory_path, limit, db_url, report_dir, workers, quiet) -> None:
+@config_option
+def run(playbook_path, inventory_path, limit, db_url, report_dir, workers, quiet, config_file) -> None:
     """Run every task of PLAYBOOK now, store the results and write the inspection report.
+
+    The results feed the event engine like every stored result; with --config, its notifications
+    are sent before the command ends.
 
     Exits 0 when all is OK, 1 when the worst is WARNING, 2 on any CRITICAL, 3 on any UNKNOWN
     and no CRITICAL, 78 on configuration errors.
     """
     from collector import console
+    from collector.events.service import EventService
     from collector.patrol import prepare, run_patrol
     from collector.runner import Runner
+    from collector.serve import load_site_settings
     from collector.store.store import Store, default_url
 
     registry = default_registry()
     inventory, playbook = _load(inventory_path, playbook_path, registry)
+    event_settings, notifications = load_site_settings(config_file)
     assignments = prepare(playbook, inventory, registry, limit)
     store = Store.open(db_url or default_url())
     try:
+        # Built before anything runs: a notification secret that cannot be read is a configuration error.
+        events = EventService.build(store, event_settings, notifications, inventory=inventory)
         with console.Progress(enabled=not quiet) as progress:
             outcome = run_patrol(
                 playbook,
@@ -101,9 +88,15 @@ def run(playbook_path, inventory_path, limit, db_url, report_dir, workers, quiet
                 on_plan=progress.start,
                 on_done=progress.advance,
             )
+        try:
+            events.run_once()
+        finally:
+            events.close(timeout=30)
     finally:
         store.close()
     console.print_patrol(outcome, quiet=quiet)
+    if events.notifier is not None and not quiet:
+        console.print_deliveries(events.notifier.stats())
     sys.exit(outcome.status.code)
 
 
@@ -113,7 +106,7 @@ def run(playbook_path, inventory_path, limit, db_url, report_dir, workers, quiet
 @cli.command()
 @click.argument("name")
 @click.option("--target", "-t", default=None, help="Inventory host to check (default: this machine).")
-@_inventory_option
+@inventory_option
 @click.option("--set", "-s", "settings", multiple=True, metavar="KEY=VALUE", help="A parameter (YAML value).")
 @click.option(
     "--format", "-f", "fmt", type=click.Choice(["table", "json", "nagios"]), default="table", show_default=True
@@ -180,7 +173,7 @@ def _parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
 
 @cli.command()
 @click.option("--listen", default=None, help="HOST:PORT to listen on.  [default: 127.0.0.1:8080]")
-@_db_option
+@db_option
 @click.option(
     "--inventory",
     "-i",
@@ -208,10 +201,10 @@ def _parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="YAML file with any of these settings (flags win).",
+    help="YAML file with any of these settings (flags win), and the events: and notifications: sections.",
 )
 def serve(listen, db_url, inventory, playbooks, report_dir, tls_cert, tls_key, config_file) -> None:
-    """Run the collector: the HTTP API for agents, /metrics, and the scheduled patrols."""
+    """Run the collector: the HTTP API, /metrics, the scheduled patrols, events and notifications."""
     import logging
 
     from collector.serve import load_settings
@@ -236,24 +229,42 @@ def serve(listen, db_url, inventory, playbooks, report_dir, tls_cert, tls_key, c
 
 @cli.group()
 def token() -> None:
-    """API tokens for agents and for Prometheus; stored hashed, shown once."""
+    """API tokens for agents, Prometheus, viewers and operators; stored hashed, shown once."""
 
 
-def _token_kind(agent: str | None, metrics: str | None) -> tuple[str, str]:
-    if bool(agent) == bool(metrics):
-        raise click.UsageError("give exactly one of --agent NAME or --metrics NAME")
-    return ("agent", agent) if agent else ("metrics", metrics)
+TOKEN_ROLES = {
+    "agent": "Agent (inventory host) the token belongs to: push results, read its plan.",
+    "metrics": "Name of a Prometheus server: read /metrics and /api/v1/agents.",
+    "viewer": "Name of a person or tool that reads events and maintenance windows.",
+    "operator": "Name of a person or tool that also acknowledges, resolves, comments and manages maintenance.",
+}
+
+
+def _token_options(verb: str):
+    def decorate(f):
+        for kind, text in reversed(TOKEN_ROLES.items()):
+            f = click.option(f"--{kind}", help=text if verb == "create" else f"{verb} every {kind} token of NAME.",
+                             metavar="NAME")(f)
+        return f
+
+    return decorate
+
+
+def _token_kind(names: dict[str, str | None]) -> tuple[str, str]:
+    given = [(kind, name) for kind, name in names.items() if name]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of " + ", ".join(f"--{k} NAME" for k in TOKEN_ROLES))
+    return given[0]
 
 
 @token.command("create")
-@click.option("--agent", help="Agent (inventory host) the token belongs to: push results, read its plan.")
-@click.option("--metrics", help="Name of a Prometheus server: read /metrics and /api/v1/agents.")
-@_db_option
-def token_create(agent, metrics, db_url) -> None:
+@_token_options("create")
+@db_option
+def token_create(agent, metrics, viewer, operator, db_url) -> None:
     """Create a token and print it once, alone on the last line."""
     from collector.store.store import Store, default_url
 
-    kind, name = _token_kind(agent, metrics)
+    kind, name = _token_kind({"agent": agent, "metrics": metrics, "viewer": viewer, "operator": operator})
     with Store.open(db_url or default_url()) as store:
         token_id, plaintext = store.create_token(kind, name)
     click.echo(f"token {token_id} for {kind} {name!r} created; it is shown only now and stored hashed:", err=True)
@@ -261,17 +272,17 @@ def token_create(agent, metrics, db_url) -> None:
 
 
 @token.command("revoke")
-@click.option("--agent", help="Revoke every token of this agent.")
-@click.option("--metrics", help="Revoke every metrics token of this name.")
+@_token_options("Revoke")
 @click.option("--id", "token_id", type=int, help="Revoke one token by id (see patrol token list).")
-@_db_option
-def token_revoke(agent, metrics, token_id, db_url) -> None:
+@db_option
+def token_revoke(agent, metrics, viewer, operator, token_id, db_url) -> None:
     """Revoke tokens: they stop working at once."""
     from collector.store.store import Store, default_url
 
+    names = {"agent": agent, "metrics": metrics, "viewer": viewer, "operator": operator}
     if token_id is None:
-        kind, name = _token_kind(agent, metrics)
-    elif agent or metrics:
+        kind, name = _token_kind(names)
+    elif any(names.values()):
         raise click.UsageError("give --id or a name, not both")
     else:
         kind, name = None, None
@@ -283,7 +294,7 @@ def token_revoke(agent, metrics, token_id, db_url) -> None:
 
 
 @token.command("list")
-@_db_option
+@db_option
 def token_list(db_url) -> None:
     """List tokens (never the tokens themselves)."""
     from collector.store.store import Store, default_url
@@ -303,7 +314,7 @@ def inventory() -> None:
 
 
 @inventory.command("validate")
-@_inventory_option
+@inventory_option
 def inventory_validate(inventory_path) -> None:
     """Check the inventory file; print every problem with file, line and field."""
     from collector.config.inventory import load_inventory
@@ -314,7 +325,7 @@ def inventory_validate(inventory_path) -> None:
 
 @inventory.command("list")
 @click.argument("pattern", default="all")
-@_inventory_option
+@inventory_option
 @click.option("--json", "as_json", is_flag=True, help="Print hosts and their variables as JSON.")
 def inventory_list(pattern, inventory_path, as_json) -> None:
     """List the hosts PATTERN selects (Ansible patterns: web*, a:b, a:&b, a:!b, ~regex)."""
@@ -343,7 +354,7 @@ def playbook() -> None:
 
 @playbook.command("validate")
 @click.argument("playbook_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
-@_inventory_option
+@inventory_option
 def playbook_validate(playbook_path, inventory_path) -> None:
     """Check a playbook against the check schemas and the inventory's host patterns."""
     _, pb = _load(inventory_path, playbook_path, default_registry())
@@ -389,6 +400,18 @@ def _load(inventory_path: Path, playbook_path: Path, registry):
     if problems:
         raise ConfigError(problems)
     return inv, pb
+
+
+# -- patrol events / maintenance (collector/cli_events.py) ----------------------------------------
+
+def _add_event_commands() -> None:
+    from collector.cli_events import events, maintenance
+
+    cli.add_command(events)
+    cli.add_command(maintenance)
+
+
+_add_event_commands()
 
 
 # -- entry point --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 from rich.table import Table
@@ -95,6 +96,17 @@ def print_patrol(outcome: PatrolOutcome, quiet: bool = False) -> None:
     for fmt, path in outcome.reports.items():
         out.print(f"Report ({fmt}): {path}")
     out.print(f"Worst status: [{STYLE[outcome.status]}]{outcome.status.value}[/]")
+
+
+def print_deliveries(stats: dict) -> None:
+    """One line per notification channel after a one-shot run: what it delivered, what failed."""
+    for name, channel in stats.items():
+        line = f"Notifications ({name}): {channel.delivered_notices} delivered"
+        if channel.failed or channel.dropped:
+            line += f", [bold red]{channel.failed} messages failed, {channel.dropped} notices dropped[/]"
+            if channel.last_error:
+                line += f" ({escape(channel.last_error)})"
+        out.print(line)
 
 
 def print_hosts(hosts: list[Target]) -> None:

@@ -1,8 +1,12 @@
 """How the runner reaches a target, and what it says when it cannot.
 
-Until the poller lands, checks run in process for ``connection: local`` targets only. A remote
-target is still probed, so an unreachable host is reported as such (CRITICAL, with the reason)
-rather than as a check that merely could not run.
+``connection: local`` targets are checked in process. Other targets without an agent are polled
+over SSH (``connection: ssh``, the default as in Ansible): "host" figures come from /proc read over
+the run's SSH connection to the target, and "ssh" is that connection itself (``ssh_command``). A
+remote target is probed first, so an unreachable host is reported as such (CRITICAL, with the
+reason) rather than as a check that merely could not run. SNMP devices (``checks.snmp.settings.
+is_snmp_device``) are neither probed over TCP nor given SSH connections; every target gets the
+"snmp" connection, and the snmp_* checks report an unreachable device themselves.
 """
 
 from __future__ import annotations
@@ -12,19 +16,42 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from checks.host.source import local_host_source
+from checks.secrets import Scrubber
 from checks.snmp.session import snmp_session
 from checks.snmp.settings import is_snmp_device
+from checks.ssh.pool import SshPool
 from checks.status import Status
 from checks.target import Target
 
 SSH_PORT = 22
+SSH = "ssh"
 
 
-def connections_for(target: Target) -> Mapping[str, Callable[[Target], Any]]:
-    connections: dict[str, Callable[[Target], Any]] = {"snmp": snmp_session}  # any target may be polled by SNMP
+class RunConnections:
+    """The connections one run opens: shared by the checks of a target, closed when the run ends."""
+
+    def __init__(self, scrubber: Scrubber | None = None) -> None:
+        self.ssh = SshPool(scrubber)
+
+    def close(self) -> None:
+        self.ssh.close()
+
+    def __enter__(self) -> RunConnections:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connections_for(target: Target, run: RunConnections | None = None) -> Mapping[str, Callable[[Target], Any]]:
+    kinds: dict[str, Callable[[Target], Any]] = {"snmp": snmp_session}  # any target may be polled by SNMP
     if target.is_local:
-        connections["host"] = local_host_source
-    return connections
+        kinds["host"] = local_host_source
+        return kinds
+    if target.connection == SSH and not target.has_agent and run is not None and not is_snmp_device(target):
+        kinds["host"] = run.ssh.host_source
+        kinds["ssh"] = run.ssh.connection
+    return kinds
 
 
 def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:
@@ -40,9 +67,13 @@ def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:
             Status.UNKNOWN,
             "checked by its Patrol agent (patrol_agent: true); a one-shot run cannot collect from agents",
         )
+    if target.connection == SSH and target.vars.get("ssh_jump_host"):
+        return None  # reached through the jump host, not directly: the connection reports failures
     unreachable = probe_tcp(target.address, target.port(SSH_PORT), timeout)
     if unreachable:
         return Status.CRITICAL, f"unreachable: {unreachable}"
+    if target.connection == SSH:
+        return None  # polled over SSH; a host that answers TCP but not SSH fails within its ssh_timeout
     return (
         Status.UNKNOWN,
         f"{target.address}:{target.port(SSH_PORT)} answers, but agentless ({target.connection}) checks are not "

@@ -44,13 +44,15 @@ class Runner:
         for a in assignments:
             by_target[a.target.name].append(a)
         results: list[Result] = []
+        # Connections opened during this run (one SSH connection per target), closed when it ends.
+        opened = reach.RunConnections(self.scrubber)
 
         def finish(a: Assignment, done: list[Result]) -> None:
             results.extend(done)
             if on_done:
                 on_done(a, done)
 
-        with cf.ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="patrol") as pool:
+        with opened, cf.ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="patrol") as pool:
             gates = {pool.submit(self._gate, items[0].target): name for name, items in by_target.items()}
             checks: dict[cf.Future, Assignment] = {}
             pending: set[cf.Future] = set(gates)
@@ -61,7 +63,7 @@ class Runner:
                         gate = future.result()
                         for a in by_target[gates[future]]:
                             if gate is None:
-                                submitted = pool.submit(self.execute, a)
+                                submitted = pool.submit(self.execute, a, opened)
                                 checks[submitted] = a
                                 pending.add(submitted)
                             else:
@@ -76,9 +78,12 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - a failed probe must not take the run down
             return Status.UNKNOWN, f"cannot determine how to reach the target: {exc}"
 
-    def execute(self, a: Assignment) -> list[Result]:
+    def execute(self, a: Assignment, opened: reach.RunConnections | None = None) -> list[Result]:
         ctx = CheckContext(
-            target=a.target, connections=self.connections_for(a.target), rates=self.rates, scrubber=self.scrubber
+            target=a.target,
+            connections=self.connections_for(a.target, opened),
+            rates=self.rates,
+            scrubber=self.scrubber,
         )
         try:
             for key in a.target.secret_keys():

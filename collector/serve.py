@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, V
 
 from checks.errors import ConfigError, Problem
 from checks.params import problems_from_validation
+from collector.events.settings import EventSettings, load_events
+from collector.notify.settings import NotificationSettings, load_notifications
 
 log = logging.getLogger("patrol.serve")
 
@@ -34,6 +37,10 @@ class ServeSettings(BaseModel):
     )
     timezone: str = Field(
         default_factory=lambda: local_zone(), description="IANA zone cron schedules are read in (default: this host's)"
+    )
+    events: EventSettings = Field(default_factory=EventSettings, description="the event engine's rules")
+    notifications: NotificationSettings = Field(
+        default_factory=NotificationSettings, description="channels, routes, escalation (docs/notifications.md)"
     )
 
     @field_validator("timezone")
@@ -89,15 +96,21 @@ def load_settings(config_file: Path | None, overrides: dict) -> ServeSettings:
         data, lines = load_yaml(config_file)
         if not isinstance(data, dict):
             raise ConfigError.single("expected a mapping of settings", file=str(config_file), line=1)
-    merged = {**data, **{k: v for k, v in overrides.items() if v is not None}}
+    # The sections have loaders of their own (they place their problems in the file themselves).
+    sections, problems = load_sections(data, config_file, lines)
+    merged = {k: v for k, v in data.items() if k not in sections}
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    settings = None
     try:
         settings = ServeSettings.model_validate(merged)
     except ValidationError as exc:
-        problems = problems_from_validation(exc, ServeSettings)
+        located = problems_from_validation(exc, ServeSettings)
         if config_file is not None and lines is not None:
-            problems = sorted(locate(problems, config_file, lines), key=lambda p: p.line or 0)
-        raise ConfigError(problems) from None
-    problems = []
+            located = locate(located, config_file, lines)
+        problems.extend(located)
+    if problems or settings is None:
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
+    settings = settings.model_copy(update=sections)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         problems.append(Problem(("tls_cert",), "tls_cert and tls_key go together: give both or neither"))
     for name in ("tls_cert", "tls_key"):
@@ -107,6 +120,38 @@ def load_settings(config_file: Path | None, overrides: dict) -> ServeSettings:
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def load_sections(data: dict, config_file: Path | None, lines) -> tuple[dict, list[Problem]]:
+    """The ``events:`` and ``notifications:`` sections of a settings file, validated, and every problem.
+
+    Shared by ``patrol serve``, ``patrol run`` and the event commands: one file configures them all."""
+    file = str(config_file) if config_file is not None else None
+    sections: dict = {}
+    problems: list[Problem] = []
+    for key, loader in (("events", load_events), ("notifications", load_notifications)):
+        if key in data:
+            try:
+                sections[key] = loader(data[key], file, lines)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+    return sections, problems
+
+
+def load_site_settings(config_file: Path | None) -> tuple[EventSettings, NotificationSettings]:
+    """For commands other than serve: the events and notifications sections of ``--config`` (defaults
+    without one); the file's other keys are serve's and not checked here."""
+    if config_file is None:
+        return EventSettings(), NotificationSettings()
+    from collector.config.yamlfile import load_yaml
+
+    data, lines = load_yaml(config_file)
+    if not isinstance(data, dict):
+        raise ConfigError.single("expected a mapping of settings", file=str(config_file), line=1)
+    sections, problems = load_sections(data, config_file, lines)
+    if problems:
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
+    return sections.get("events", EventSettings()), sections.get("notifications", NotificationSettings())
 
 
 def is_loopback(host: str) -> bool:
@@ -119,8 +164,9 @@ def is_loopback(host: str) -> bool:
 SETTINGS_ENV = "PATROL_SERVE_SETTINGS"  # hands the settings to worker processes
 
 
-def build_app(settings: ServeSettings):
-    """The HTTP application with its own store connection: one per process."""
+def build_app(settings: ServeSettings, on_change=None):
+    """The HTTP application with its own store connection: one per process. ``on_change``: wake the
+    event service (in the process that runs it)."""
     from checks.registry import default_registry
     from collector.api.app import ApiSettings, create_app
     from collector.config.site import SiteWatcher
@@ -128,7 +174,11 @@ def build_app(settings: ServeSettings):
 
     site = SiteWatcher(settings.inventory, settings.playbooks, default_registry())  # ConfigError → exit 78
     store = Store.open(settings.db or default_url())
-    app = create_app(store, site, ApiSettings(max_body_bytes=settings.max_body_bytes, timezone=settings.timezone))
+    api_settings = ApiSettings(
+        max_body_bytes=settings.max_body_bytes, timezone=settings.timezone, events=settings.events,
+        notifications=settings.notifications,
+    )
+    app = create_app(store, site, api_settings, on_change=on_change or (lambda: None))
     return app, site, store
 
 
@@ -145,18 +195,24 @@ def serve(settings: ServeSettings) -> None:
 
     import uvicorn
 
+    from collector.events.service import EventService
     from collector.scheduler import PatrolScheduler
 
-    app, site, store = build_app(settings)
-    # Patrols are scheduled once, here, whatever the number of HTTP workers.
+    stored = threading.Event()  # set by this process's HTTP handlers: results stored, an event changed
+    app, site, store = build_app(settings, on_change=stored.set)
+    # Patrols are scheduled, events evaluated and notifications sent once, here, whatever the number of
+    # HTTP workers (the event service finds their results by polling the store).
     scheduler = PatrolScheduler(site, store, settings.report_dir, settings.grace_seconds, timezone=settings.timezone)
+    events = EventService.build(
+        store, settings.events, settings.notifications, site=site, timezone=settings.timezone, wake=stored
+    )
     if settings.tls_cert is None and not is_loopback(settings.host):
         log.warning(
             "serving plain HTTP on %s: agents' tokens cross the network unencrypted; give --tls-cert/--tls-key",
             settings.listen,
         )
     if settings.workers > 1:
-        os.environ[SETTINGS_ENV] = settings.model_dump_json()
+        os.environ[SETTINGS_ENV] = settings.model_dump_json()  # notification secrets are references only
     config = uvicorn.Config(
         "collector.serve:worker_app" if settings.workers > 1 else app,
         factory=settings.workers > 1,
@@ -170,6 +226,7 @@ def serve(settings: ServeSettings) -> None:
         server_header=False,
     )
     scheduler.start()
+    events.start()
     try:
         if settings.workers > 1:
             from uvicorn.supervisors import Multiprocess
@@ -179,4 +236,5 @@ def serve(settings: ServeSettings) -> None:
             uvicorn.Server(config).run()
     finally:
         scheduler.shutdown()
+        events.close()
         store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -67,6 +68,27 @@ class FixtureHostSource:
         return {n: NicStats(**s) for n, s in self.data["nic_stats"].items()}
 
 
+class StoredPluginConnection:
+    """An "ssh" connection answering every command with a real check_http answer (exit 0)."""
+
+    ANSWER = (
+        b"HTTP OK: HTTP/1.1 200 OK - 1024 bytes in 0.012 second response time "
+        b"|time=0.012000s;;;0.000000;10.000000 size=1024B;;;0\n"
+    )
+
+    def run(self, command, timeout=None):
+        return SimpleNamespace(exit_status=0, stdout=self.ANSWER, stderr=b"")
+
+
+@pytest.fixture
+def required_params():
+    """Parameters a check cannot do without, for tests that run every built-in check."""
+    return {
+        "ssh_command": {"command": "/usr/lib/nagios/plugins/check_http -H localhost"},
+        "snmp_get": {"oids": [{"oid": "1.3.6.1.2.1.1.3.0", "name": "sys_uptime"}]},
+    }
+
+
 def load_host_fixture(name: str) -> dict:
     return json.loads((FIXTURES / "host" / f"{name}.json").read_text())
 
@@ -79,7 +101,7 @@ def host_data():
 
 @pytest.fixture
 def make_ctx():
-    """Build a CheckContext whose 'host' connection plays back ``data``.
+    """Build a CheckContext whose 'host' connection plays back ``data`` ('ssh': a stored plugin answer).
 
     The rate tracker already holds the first counter samples, ``sample_interval`` seconds before
     the second, as an agent's would from its previous run: rate checks then read real deltas
@@ -92,7 +114,7 @@ def make_ctx():
         rates = RateTracker(clock=lambda: clock_value[0])
         ctx = CheckContext(
             target=target or Target("vm1", {"connection": "local"}),
-            connections={"host": lambda _t: source},
+            connections={"host": lambda _t: source, "ssh": lambda _t: StoredPluginConnection()},
             rates=rates,
         )
         # Prime the tracker with the first samples, then move the clock on by the real interval.
@@ -102,3 +124,18 @@ def make_ctx():
         return ctx
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored():
+    """Commands run in process (patrol serve, patrol-agent) configure the root logger with a handler on
+    the stderr pytest captured for that test; left behind, it would write into a closed stream later."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)

@@ -7,9 +7,11 @@ sent only after the store committed the batch.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -18,7 +20,11 @@ from fastapi.responses import JSONResponse
 from collector.api.auth import authenticate
 from collector.api.batch import Batch, check_ownership, parse_batch
 from collector.api.body import read_body, require_json
+from collector.api.events import events_router
 from collector.config.site import SiteWatcher
+from collector.events.service import build_engine
+from collector.events.settings import EventSettings
+from collector.notify.settings import NotificationSettings
 from collector.plans import agent_plan, plan_etag
 from collector.store.store import Store
 
@@ -31,16 +37,25 @@ METRICS = ("metrics",)
 @dataclass
 class ApiSettings:
     max_body_bytes: int = 10 * 1024 * 1024
-    silent_after_intervals: float = 3.0  # an agent is silent after this many expected intervals
     timezone: str = "UTC"  # the zone cron schedules are read in, passed to agents in their plans
+    events: EventSettings = field(default_factory=EventSettings)  # the engine's rules (silence too)
+    notifications: NotificationSettings | None = None  # for the escalation levels of acknowledged events
 
 
-def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = None) -> FastAPI:
+def _nothing() -> None:
+    return None
+
+
+def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = None,
+               on_change: Callable[[], None] = _nothing) -> FastAPI:
+    """``on_change`` is called after results were stored or an event changed (``patrol serve`` wakes its
+    event service with it; worker processes have none: the service finds the results by polling)."""
     from prometheus_client import CollectorRegistry
 
     from collector.metrics import IngestMetrics, PatrolCollector
 
     settings = settings or ApiSettings()
+    policy = settings.events.policy(settings.notifications)
     app = FastAPI(
         title="Patrol collector",
         version="1",
@@ -98,6 +113,8 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
             log.warning("batch from %s refused (%d): %s", token.name, exc.status_code, exc.detail)
             raise
         outcome = await run_in_threadpool(store.ingest_batch, batch.batch_id, batch.agent, list(batch.results))
+        if outcome.stored:
+            on_change()
         kind = "duplicate" if outcome.duplicate else "stored"
         app.state.ingest.observe(kind, len(batch.results), time.perf_counter() - started)
         return {"batch_id": batch.batch_id, "stored": outcome.stored, "duplicate": outcome.duplicate}
@@ -129,7 +146,9 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
         for agent in agents:
             interval = agent.expected_interval_seconds
             last = agent.last_seen.timestamp() if agent.last_seen else None
-            silent = interval is not None and (last is None or now - last > settings.silent_after_intervals * interval)
+            # The event engine's rule for a "no data" event, so the list and the events agree.
+            limit = policy.nodata_limit(dt.timedelta(seconds=interval)).total_seconds() if interval else None
+            silent = limit is not None and (last is None or now - last > limit)
             out.append(
                 {
                     "name": agent.name,
@@ -141,10 +160,18 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
             )
         return out
 
+    app.include_router(
+        events_router(
+            lambda: build_engine(store, settings.events, settings.notifications, site.site.inventory),
+            on_change,
+            lambda: site.site.inventory,
+        )
+    )
+
     @app.get("/openapi.json", tags=["api"])
     async def openapi_document(request: Request) -> JSONResponse:
         """This API's OpenAPI document (any valid token)."""
-        await authenticate(request, AGENT + METRICS)
+        await authenticate(request, AGENT + METRICS + ("viewer", "operator"))
         return JSONResponse(app.openapi())
 
     @app.get("/metrics", tags=["metrics"])

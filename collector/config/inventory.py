@@ -48,6 +48,15 @@ class Inventory:
         selected += [self._implicit_localhost(name) for name in sorted(names - self.hosts.keys())]
         return selected
 
+    def parents(self) -> dict[str, list[str]]:
+        """host -> the hosts it depends on (``patrol_parents``: a name or a list), for hosts that have any."""
+        out = {}
+        for name, target in self.hosts.items():
+            value = target.vars.get("patrol_parents")
+            if value:
+                out[name] = [value] if isinstance(value, str) else list(value)
+        return out
+
     def _implicit_localhost(self, name: str) -> Target:
         # Like Ansible's: in no group, but with the variables of 'all', and always reached in process.
         return Target(name, {**self.all_vars, "connection": LOCAL}, ())
@@ -60,7 +69,16 @@ def load_inventory(path: str | FilePath) -> Inventory:
     parser.parse(data)
     if parser.problems:
         raise ConfigError(locate(parser.problems, path, lines))
-    return parser.build(FilePath(path))
+    inventory = parser.build(FilePath(path))
+    unknown = [
+        Problem(("patrol_parents",), f"host {name!r} depends on {parent!r}, which is not a host of the inventory")
+        for name, parents in inventory.parents().items()
+        for parent in parents
+        if parent not in inventory.hosts
+    ]
+    if unknown:
+        raise ConfigError([p.located(str(path), None) for p in unknown])
+    return inventory
 
 
 @dataclass

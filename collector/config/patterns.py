@@ -37,6 +37,25 @@ def split(pattern: str) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
+def syntax_problem(pattern: str) -> str | None:
+    """What is wrong with the pattern's syntax (an unclosed '[', a bad ~regex), or None. It says nothing
+    of whether its terms match hosts: a stored pattern may outlive the hosts it named."""
+    try:
+        terms = split(pattern)
+    except ConfigError as exc:
+        return exc.problems[0].message
+    if not terms:
+        return "the host pattern is empty"
+    for term in terms:
+        body = term[1:] if term[0] in "&!" else term
+        if body.startswith("~"):
+            try:
+                re.compile(body[1:])
+            except re.error as exc:
+                return f"{body!r} is not a valid regular expression: {exc}"
+    return None
+
+
 def order(terms: list[str]) -> list[str]:
     unions = [t for t in terms if t[0] not in "&!"]
     intersections = [t for t in terms if t[0] == "&"]

@@ -47,12 +47,6 @@ def _port(value: Any) -> str | None:
     return None
 
 
-def _positive(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        return "expected a positive number of seconds"
-    return None
-
-
 def _count(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return "expected a whole number, 0 or more"
@@ -72,6 +66,12 @@ def _one_of(*options: str) -> Rule:
     return rule
 
 
+def _seconds(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 600:
+        return "expected a number of seconds, more than 0 and at most 600"
+    return None
+
+
 def _snmp_version(value: Any) -> str | None:
     # YAML reads an unquoted 1 or 3 as a number; take it as the version it obviously means.
     if value in ("1", "2c", "3") and isinstance(value, str):
@@ -79,6 +79,14 @@ def _snmp_version(value: Any) -> str | None:
     if value in (1, 3) and isinstance(value, int) and not isinstance(value, bool):
         return None
     return "expected one of '1', '2c', '3'"
+
+
+def _names(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return None
+    if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
+        return None
+    return "expected a host name or a list of host names"
 
 
 RULES: dict[str, Rule] = {
@@ -90,9 +98,12 @@ RULES: dict[str, Rule] = {
     "ansible_connection": _text,
     "patrol_category": _one_of("hosts", "network", "databases", "middleware", "backups", "links"),
     "patrol_agent": _flag,
+    "patrol_parents": _names,  # the targets this one depends on (events: a down parent suppresses)
     "ssh_private_key_file": _text,
     "ssh_known_hosts": _text,
-    "ssh_host_key_policy": _one_of("strict", "accept-new"),
+    # "tofu" and OpenSSH's name for it, "accept-new": trust an unknown host's key on first use.
+    "ssh_host_key_policy": _one_of("strict", "tofu", "accept-new"),
+    "ssh_timeout": _seconds,
     "ssh_jump_host": _text,
     "snmp_version": _snmp_version,
     "snmp_port": _port,
@@ -100,7 +111,7 @@ RULES: dict[str, Rule] = {
     "snmp_auth_protocol": _text,
     "snmp_priv_protocol": _text,
     "snmp_context": _text,
-    "snmp_timeout": _positive,
+    "snmp_timeout": _seconds,
     "snmp_retries": _count,
     "snmp_max_repetitions": _count,
     **{f"{engine}_port": _port for engine in ("postgres", "mysql", "oracle")},

@@ -53,6 +53,7 @@ _event_values = operator.attrgetter(*EVENT_FIELDS)
 _track_values = operator.attrgetter(*TRACK_FIELDS)
 
 Clock = Callable[[], dt.datetime]
+FeedStep = tuple[str, int, int]  # feed name, position read, position after these results
 SilenceSource = tuple[str, dt.datetime | None, float | dt.timedelta | None]
 
 
@@ -96,14 +97,20 @@ class EventEngine:
 
     # -- the public calls ---------------------------------------------------------------------------
 
-    def observe(self, results: Iterable[Result]) -> list[Notice]:
+    def observe(self, results: Iterable[Result], *, feed: FeedStep | None = None) -> list[Notice]:
         """Evaluate stored results (any order; each fingerprint's are taken oldest first, and one older
-        than the newest already evaluated for its fingerprint is skipped). Returns the notices due."""
+        than the newest already evaluated for its fingerprint is skipped). Returns the notices due.
+
+        ``feed`` (name, old, new): move that feed's position in the same transaction, so results read
+        from a feed are evaluated exactly once (``FeedMoved`` and nothing kept if another evaluator
+        moved it first)."""
         batch = sorted(results, key=_started_at)
-        if not batch:
+        if not batch and feed is None:
             return []
         keyed = [(fingerprint_hash(r.target, r.check, r.item), r) for r in batch]
         with self.repository.session() as session:
+            if feed is not None:
+                session.advance_feed(*feed)  # first: on PostgreSQL it also makes evaluators take turns
             work = _Work(self, session, self._now())
             tracks = session.tracks({key for key, _ in keyed})
             for track in tracks.values():
@@ -672,6 +679,8 @@ class _Work:
             self.session.delete_tracks(gone)
         if self.history:
             self.session.add_history(self.history)
+        if self.notices:
+            self.session.queue_notices(self.notices)
 
 
 def _kind_and_severity(status: str) -> tuple[str, str]:

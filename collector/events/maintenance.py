@@ -154,7 +154,8 @@ class MaintenanceWindow:
 
     def describe(self) -> str:
         if self.kind == "once":
-            return f"{self.name} ({self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M} UTC)"
+            start, end = (t.astimezone(self._zone) for t in (self.starts_at, self.ends_at))  # type: ignore[union-attr]
+            return f"{self.name} ({start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} {self.timezone})"
         if self.kind == "cron":
             return f"{self.name} (cron '{self.cron}' for {self.duration}, {self.timezone})"
         days = ",".join(self.weekdays)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from collector.events.maintenance import MaintenanceWindow
@@ -17,9 +17,11 @@ from collector.events.model import (
     RESOLVED,
     Event,
     EventComment,
+    FeedMoved,
     HistoryEntry,
     Track,
 )
+from collector.notify.notice import Notice
 
 
 class MemoryRepository:
@@ -30,6 +32,8 @@ class MemoryRepository:
         self._history: list[HistoryEntry] = []
         self._comments: list[EventComment] = []
         self._windows: dict[int, MaintenanceWindow] = {}
+        self._feeds: dict[str, int] = {}
+        self._outbox: list[Notice] = []
         self._ids = {"event": 0, "history": 0, "comment": 0, "window": 0}
         self._lock = threading.Lock()
 
@@ -97,6 +101,14 @@ class MemoryRepository:
     def windows(self) -> list[MaintenanceWindow]:
         return [self._windows[key] for key in sorted(self._windows)]
 
+    def feed_position(self, name: str) -> int:
+        return self._feeds.get(name, 0)
+
+    def take_notices(self, limit: int = 1000) -> list[Notice]:
+        with self._lock:
+            taken, self._outbox[:limit] = self._outbox[:limit], []
+        return taken
+
     def remove_window(self, window_id: int) -> bool:
         with self._lock:
             return self._windows.pop(window_id, None) is not None
@@ -111,6 +123,8 @@ class MemorySession:
         self._deleted: set[str] = set()
         self._history: list[HistoryEntry] = []
         self._comments: list[EventComment] = []
+        self._notices: list[Notice] = []
+        self._feeds: dict[str, int] = {}
 
     def tracks(self, keys: Collection[str]) -> dict[str, Track]:
         stored = self._repo._tracks
@@ -187,8 +201,18 @@ class MemorySession:
         self._comments.append(stored)
         return stored
 
+    def queue_notices(self, notices: Sequence[Notice]) -> None:
+        self._notices.extend(notices)
+
+    def advance_feed(self, name: str, old: int, new: int) -> None:
+        if self._feeds.get(name, self._repo._feeds.get(name, 0)) != old:
+            raise FeedMoved(f"feed {name!r} is not at {old}")
+        self._feeds[name] = new
+
     def commit(self) -> None:
         repo = self._repo
+        repo._feeds.update(self._feeds)
+        repo._outbox.extend(self._notices)
         for event in self._inserted:
             repo._events[event.id] = event  # type: ignore[index]
             repo._by_key.setdefault(event.fingerprint_hash, []).append(event.id)  # type: ignore[arg-type]

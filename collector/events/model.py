@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from typing import Protocol
 
 from collector.events.maintenance import MaintenanceWindow
 from collector.events.policy import FLAP_WINDOW
+from collector.notify.notice import Notice
 
 FIRING = "firing"
 ACKNOWLEDGED = "acknowledged"
@@ -238,6 +239,17 @@ class EventSession(Protocol):
 
     def add_comment(self, comment: EventComment) -> EventComment: ...
 
+    def queue_notices(self, notices: Sequence[Notice]) -> None:
+        """Put the call's notices in the outbox, committed with the changes that produced them."""
+
+    def advance_feed(self, name: str, old: int, new: int) -> None:
+        """Move feed ``name`` from position ``old`` to ``new``; ``FeedMoved`` if it is not at ``old``
+        (another evaluator got there first): the whole call is then rolled back."""
+
+
+class FeedMoved(RuntimeError):
+    """A feed was not where the caller read it: another evaluator took those results."""
+
 
 class EventRepository(Protocol):
     """Where events live. ``session()`` is one transaction of the engine; the rest are reads and the
@@ -269,6 +281,13 @@ class EventRepository(Protocol):
     def windows(self) -> list[MaintenanceWindow]: ...
 
     def remove_window(self, window_id: int) -> bool: ...
+
+    def feed_position(self, name: str) -> int:
+        """Where feed ``name`` is (0 before its first use)."""
+
+    def take_notices(self, limit: int = 1000) -> list[Notice]:
+        """Remove up to ``limit`` notices from the outbox, oldest first, and return them. Each notice is
+        taken by one caller only, whatever the number of processes."""
 
 
 def chunks(values: Collection[str], size: int) -> Iterator[list[str]]:

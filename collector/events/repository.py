@@ -37,14 +37,18 @@ from collector.events.model import (
     TRACK_FIELDS,
     Event,
     EventComment,
+    FeedMoved,
     HistoryEntry,
     Track,
     chunks,
 )
+from collector.notify.notice import Notice
 from collector.store.engine import StoreError, read_connection, write_transaction
 from collector.store.models import (
     EventCommentRow,
+    EventFeedRow,
     EventHistoryRow,
+    EventOutboxRow,
     EventRow,
     EventTrackRow,
     MaintenanceWindowRow,
@@ -56,6 +60,8 @@ _tracks = EventTrackRow.__table__
 _history = EventHistoryRow.__table__
 _comments = EventCommentRow.__table__
 _windows = MaintenanceWindowRow.__table__
+_feeds = EventFeedRow.__table__
+_outbox = EventOutboxRow.__table__
 _IN_CHUNK = 500  # values per IN (...) list
 _EVENT_COLUMNS = [_events.c[name] for name in EVENT_FIELDS]
 _HISTORY_FIELDS = ("event_id", "at", "kind", "from_state", "to_state", "actor", "comment", "detail")
@@ -204,6 +210,24 @@ class DatabaseRepository:
         with self.session() as session:
             return session.conn.execute(sa.delete(_windows).where(_windows.c.id == window_id)).rowcount > 0
 
+    # -- the feed and the outbox ---------------------------------------------------------------------
+
+    def feed_position(self, name: str) -> int:
+        with self._read() as conn:
+            position = conn.execute(sa.select(_feeds.c.position).where(_feeds.c.name == name)).scalar()
+        return int(position or 0)
+
+    def take_notices(self, limit: int = 1000) -> list[Notice]:
+        oldest = sa.select(_outbox.c.id).order_by(_outbox.c.id).limit(limit)
+        if not self._sqlite:
+            oldest = oldest.with_for_update(skip_locked=True)  # replicas take disjoint notices
+        taking = sa.delete(_outbox).where(_outbox.c.id.in_(oldest.scalar_subquery())).returning(
+            _outbox.c.id, _outbox.c.notice
+        )
+        with write_transaction(self.engine, self._write_lock) as conn:
+            rows = conn.execute(taking).all()
+        return [Notice.from_json(notice) for _, notice in sorted(rows, key=lambda row: row[0])]
+
 
 class DatabaseSession:
     """One engine call's transaction (see ``collector.events.model.EventSession``)."""
@@ -295,6 +319,31 @@ class DatabaseSession:
             .returning(_comments.c.id)
         ).scalar_one()
         return EventComment(comment.event_id, comment.at, comment.author, comment.text, comment_id)
+
+
+    def queue_notices(self, notices: Iterable[Notice]) -> None:
+        now = utcnow()
+        rows = [{"created_at": now, "notice": notice.to_json()} for notice in notices]
+        if rows:
+            self.conn.execute(sa.insert(_outbox), rows)
+
+    def advance_feed(self, name: str, old: int, new: int) -> None:
+        now = utcnow()
+        # RETURNING says whether a row was written (rowcount is not reliable for ON CONFLICT DO NOTHING).
+        moved = self.conn.execute(
+            sa.update(_feeds)
+            .where(_feeds.c.name == name, _feeds.c.position == old)
+            .values(position=new, updated_at=now)
+            .returning(_feeds.c.name)
+        ).first()
+        if moved is None and old == 0:
+            insert = (sqlite.insert if self._repo._sqlite else postgresql.insert)(_feeds)
+            moved = self.conn.execute(
+                insert.values(name=name, position=new, updated_at=now).on_conflict_do_nothing()
+                .returning(_feeds.c.name)
+            ).first()
+        if moved is None:
+            raise FeedMoved(f"feed {name!r} is no longer at {old}: another evaluator took these results")
 
 
 def _event(row: Any) -> Event:

@@ -37,6 +37,7 @@ OWN_FAMILIES = {
     "patrol_agent_last_seen_timestamp_seconds": "gauge",
     "patrol_agent_expected_interval_seconds": "gauge",
     "patrol_agent_results_received": "counter",
+    "patrol_events_open": "gauge",
     "patrol_ingest_batches": "counter",
     "patrol_ingest_results": "counter",
     "patrol_ingest_duration_seconds": "histogram",

@@ -39,6 +39,10 @@ class MetricsSource(Protocol):
 
     def agents(self) -> Iterable[AgentRecord]: ...
 
+    def open_event_counts(self) -> Mapping[tuple[str, str], int]:
+        """Open events by (severity, state). Optional: a source without it publishes no event family."""
+        ...
+
 
 Descriptions = Callable[[str], Mapping[str, str] | None]
 
@@ -54,7 +58,10 @@ HELP = {
     "patrol_agent_expected_interval_seconds": "How often the agent is expected to report (its plan's shortest "
     "interval); absent when its plan has no schedule",
     "patrol_agent_results_received": "Results received from the agent",
+    "patrol_events_open": "Open events by severity and state (firing or acknowledged)",
 }
+EVENT_SEVERITIES = ("WARNING", "CRITICAL", "UNKNOWN", "NODATA")
+EVENT_STATES = ("firing", "acknowledged")
 
 # By Status member and by its text (a record built without validation may carry the plain string).
 _STATUS_CODES = {**{s.value: float(s.code) for s in Status}, **{s: float(s.code) for s in Status}}
@@ -122,6 +129,20 @@ class PatrolCollector:
             yield from self.result_families(results)
         if agents is not None:
             yield from self.agent_families(agents)
+        counts = getattr(self._source, "open_event_counts", None)
+        if counts is not None:
+            try:
+                yield self.event_family(counts())
+            except Exception as exc:  # noqa: BLE001 - the other families still go out
+                log.warning("metrics: cannot read the open events: %s", exc)
+
+    def event_family(self, counts: Mapping[tuple[str, str], int]) -> PatrolFamily:
+        """Every severity and state, zeros included: a dashboard's series never vanish."""
+        family = PatrolFamily("patrol_events_open", HELP["patrol_events_open"])
+        for severity in EVENT_SEVERITIES:
+            for state in EVENT_STATES:
+                family.add(f'severity="{severity}",state="{state}"', float(counts.get((severity, state), 0)))
+        return family
 
     # -- families ---------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ The engine decides *that* something is worth telling (and never blocks on it); t
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Literal
 
 Change = Literal["opened", "escalated", "acknowledged", "resolved", "reopened", "severity_changed", "flapping"]
@@ -34,3 +34,30 @@ class Notice:
     actor: str | None = None  # who acknowledged or resolved, for those changes
     comment: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """A JSON document (times as ISO 8601 UTC with ``Z``): the webhook's and the outbox's form."""
+        out = asdict(self)
+        for name in _TIMES:
+            out[name] = utc(getattr(self, name)).isoformat().replace("+00:00", "Z")
+        out["groups"] = list(self.groups)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> Notice:
+        """The inverse of ``to_json``; unknown keys are ignored (a newer collector's outbox row)."""
+        values = {name: data[name] for name in _FIELDS if name in data}
+        for name in _TIMES:
+            values[name] = dt.datetime.fromisoformat(values[name])
+        values["groups"] = tuple(values.get("groups", ()))
+        values["labels"] = dict(values.get("labels") or {})
+        return cls(**values)
+
+
+_TIMES = ("first_seen", "last_seen", "at")
+_FIELDS = tuple(f.name for f in fields(Notice))
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    """Aware UTC; a naive datetime is taken to be UTC already, as the store keeps them."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

@@ -287,9 +287,9 @@ class Route(Model):
 
 
 class EscalationLevel(Model):
-    """Level n: an event still unacknowledged ``after`` its opening is told to ``channels``."""
+    """Level n: an event still unacknowledged ``after`` its first notice is told to ``channels``."""
 
-    after: Duration = Field(description="time since the event opened (not since the previous level)")
+    after: Duration = Field(description="time since the event's first notice (not since the previous level)")
     channels: Annotated[tuple[ChannelName, ...], BeforeValidator(_one_or_many), AfterValidator(_non_empty)]
     match: Match | None = Field(default=None, description="only events matching this escalate to this level")
 
@@ -437,7 +437,7 @@ class NotificationSettings(Model):
         raise KeyError(name)
 
     def escalation_after(self, level: int) -> dt.timedelta | None:
-        """When level ``level`` (1, 2, ...) is due, counted from the event's opening; None past the last level."""
+        """When level ``level`` (1, 2, ...) is due, counted from the event's first notice; None past the last."""
         return self.escalation[level - 1].after if 1 <= level <= len(self.escalation) else None
 
 
@@ -582,7 +582,7 @@ def reference_problems(data: Mapping, path: Path = SECTION) -> list[Problem]:
                 continue
             if previous is not None and after <= previous:
                 problems.append(Problem(path + ("escalation", i, "after"),
-                                        "escalation levels count from the event's opening: each level's 'after' "
+                                        "escalation levels count from the event's first notice: each level's 'after' "
                                         "must be later than the previous level's"))
             previous = after
     return problems

@@ -23,7 +23,7 @@ from typing import Any
 
 from jinja2 import Environment, StrictUndefined, TemplateError, TemplateSyntaxError
 
-from collector.notify.notice import Notice
+from collector.notify.notice import Notice, utc
 from collector.report.render import format_duration
 
 SEVERITY_ORDER = ("CRITICAL", "NODATA", "UNKNOWN", "WARNING")  # worst first
@@ -297,16 +297,7 @@ def worst(notices: Sequence[Notice]) -> str:
 
 
 def notice_json(notice: Notice) -> dict:
-    out = asdict(notice)
-    for name in ("first_seen", "last_seen", "at"):
-        out[name] = utc(getattr(notice, name)).isoformat().replace("+00:00", "Z")
-    out["groups"] = list(notice.groups)
-    return out
-
-
-def utc(value: dt.datetime) -> dt.datetime:
-    """Aware UTC; a naive datetime is taken to be UTC already, as the store keeps them."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return notice.to_json()
 
 
 def batch_context(notices: Sequence[Notice], channel: str, language: str, timezone: dt.tzinfo | None) -> dict:

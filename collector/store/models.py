@@ -206,13 +206,13 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(16))  # "agent" or "metrics"
+    kind: Mapped[str] = mapped_column(sa.String(16))  # agent, metrics, viewer or operator
     name: Mapped[str] = mapped_column(sa.String(255))  # the agent's inventory name, or a free label
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (sa.CheckConstraint("kind IN ('agent', 'metrics')", name="kind"),)
+    __table_args__ = (sa.CheckConstraint("kind IN ('agent', 'metrics', 'viewer', 'operator')", name="kind"),)
 
 
 class IngestBatch(Base):
@@ -356,3 +356,25 @@ class MaintenanceWindowRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (sa.CheckConstraint("kind IN ('once', 'cron', 'weekly')", name="kind"),)
+
+
+class EventFeedRow(Base):
+    """How far the event engine has read a feed: ``results`` is the id of the last result evaluated.
+
+    Moved in the same transaction as the changes those results caused (exactly-once evaluation)."""
+
+    __tablename__ = "event_feeds"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class EventOutboxRow(Base):
+    """A notice waiting for the notifier, written with the change that produced it; deleted when taken."""
+
+    __tablename__ = "event_outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    notice: Mapped[dict[str, Any]] = mapped_column(sa.JSON)

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,6 +43,7 @@ from collector.store.engine import (
 from collector.store.models import (
     Agent,
     ApiToken,
+    EventRow,
     IngestBatch,
     LatestResult,
     PatrolRun,
@@ -50,8 +51,10 @@ from collector.store.models import (
     utcnow,
 )
 
-TokenKind = Literal["agent", "metrics"]
-TOKEN_KINDS: tuple[str, ...] = ("agent", "metrics")
+# agent: pushes results, reads its plan. metrics: Prometheus scrapes, agent list. viewer: reads events and
+# maintenance windows. operator: a viewer that also acknowledges, resolves, comments, manages windows.
+TokenKind = Literal["agent", "metrics", "viewer", "operator"]
+TOKEN_KINDS: tuple[str, ...] = ("agent", "metrics", "viewer", "operator")
 TOKEN_PREFIX = "pat_"
 BATCH_ID_MAX_LENGTH = 100
 NAME_MAX_LENGTH = 255
@@ -63,6 +66,20 @@ _agents = Agent.__table__
 _tokens = ApiToken.__table__
 _batches = IngestBatch.__table__
 _STATUS_TEXT = {status: status.value for status in Status}
+_STATUS_BY_TEXT = {status.value: status for status in Status}
+RESULTS_FEED_LOCK = 0x7061_7472_6F6C_0001  # PostgreSQL advisory lock key ("patrol" 1): writers of results
+
+
+class StoredResult(NamedTuple):
+    """What the event engine reads of a stored result (no metrics: cheaper than a validated Result)."""
+
+    target: str
+    check: str
+    item: str
+    status: Status
+    summary: str
+    started_at: dt.datetime
+    collected: bool
 # The columns latest_results copies from results (plus results.id as result_id).
 _LATEST_COLUMNS = (
     "target",
@@ -535,6 +552,9 @@ class Store:
             last = conn.execute(sa.select(sa.func.max(_results.c.id))).scalar_one()
             first = last - len(rows) + 1
         else:
+            # Shared lock until commit: the event feed takes it exclusively to see every id below its
+            # high-water mark committed (sequence ids are handed out before commit, in any order).
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": RESULTS_FEED_LOCK})
             ids = conn.execute(self._sql.reserve_result_ids, {"count": len(rows)}).scalars().all()
             for row, row_id in zip(rows, ids, strict=True):
                 row["id"] = row_id
@@ -542,6 +562,56 @@ class Store:
             first, last = min(ids), max(ids)
         conn.execute(self._sql.latest_upsert, {"first": first, "last": last})
         return len(rows)
+
+    def results_after(self, position: int, limit: int = 5000) -> tuple[int, list[StoredResult]]:
+        """Up to ``limit`` stored results with an id above ``position``, by id, and the id of the last.
+
+        Only committed ids are returned, and none is ever returned after a higher one was: on SQLite
+        writers take turns and ids follow commits; on PostgreSQL the high-water mark is read under the
+        results writers' advisory lock taken exclusively, so every id below it is committed. Returns
+        ``(position, [])`` when there is nothing new.
+        """
+        with self._read() as conn:
+            if self._sqlite:
+                high = conn.execute(sa.select(sa.func.max(_results.c.id))).scalar()
+            else:
+                with conn.begin():
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": RESULTS_FEED_LOCK})
+                    high = conn.execute(sa.select(sa.func.max(_results.c.id))).scalar()
+            if high is None or high <= position:
+                return position, []
+            rows = conn.execute(
+                sa.select(
+                    _results.c.id, _results.c.target, _results.c.check, _results.c.item, _results.c.status,
+                    _results.c.summary, _results.c.started_at, _results.c.collected,
+                )
+                .where(_results.c.id > position, _results.c.id <= high)
+                .order_by(_results.c.id)
+                .limit(limit)
+            ).all()
+        if not rows:
+            return high, []
+        by_text = _STATUS_BY_TEXT
+        return rows[-1][0], [
+            StoredResult(target, check, item, by_text[status], summary, started_at, collected)
+            for _, target, check, item, status, summary, started_at, collected in rows
+        ]
+
+    def open_event_counts(self) -> dict[tuple[str, str], int]:
+        """Open events (firing or acknowledged) by (severity, state), for /metrics."""
+        events = EventRow.__table__
+        query = (
+            sa.select(events.c.severity, events.c.state, sa.func.count())
+            .where(events.c.state.in_(("firing", "acknowledged")))
+            .group_by(events.c.severity, events.c.state)
+        )
+        with self._read() as conn:
+            return {(severity, state): count for severity, state, count in conn.execute(query)}
+
+    def newest_result_id(self) -> int:
+        """The id of the newest stored result (0 when there is none)."""
+        with self._read() as conn:
+            return int(conn.execute(sa.select(sa.func.max(_results.c.id))).scalar() or 0)
 
     # -- plumbing ----------------------------------------------------------------------------------
 

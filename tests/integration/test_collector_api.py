@@ -44,7 +44,8 @@ def test_health_routes_need_no_token_and_every_other_route_does(collector):
     for method, path in routes:
         if path in ("/healthz", "/readyz"):
             continue
-        r = requests.request(method, collector.url + path.replace("{name}", "web01"), timeout=5)
+        concrete = path.replace("{name}", "web01").replace("{event_id}", "1").replace("{window_id}", "1")
+        r = requests.request(method, collector.url + concrete, timeout=5)
         assert r.status_code == 401, (method, path, r.status_code)
         assert r.headers["www-authenticate"].startswith("Bearer")
 

@@ -67,7 +67,7 @@ def test_the_migrated_schema_matches_the_models(store):
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0003"
+        assert context.get_current_revision() == "0004"
         indexes = {i["name"]: i for i in sa.inspect(conn).get_indexes("events")}
     assert indexes["uq_events_open_fingerprint_hash"]["unique"]
 
@@ -168,3 +168,68 @@ def test_collectors_evaluating_the_same_items_at_once_never_open_two_events(stor
     events = DatabaseRepository(store.engine).list_events()
     assert len(events) == 10 and all(e.state == "firing" for e in events)
     assert Counter(e.fingerprint_hash for e in events).most_common(1)[0][1] == 1
+
+
+# -- the results feed and the outbox, with concurrent writers, evaluators and takers ------------------
+
+
+def test_results_stored_while_several_evaluators_run_are_each_evaluated_once(store):
+    """Ingest and evaluation interleave in separate threads (separate connections); on PostgreSQL ids are
+    handed out before commit in any order, which the feed's high-water mark must not skip."""
+    from collector.events.service import EventService, build_engine
+    from collector.events.settings import EventSettings
+
+    writers, batches, per_batch = 4, 30, 20
+    done = threading.Event()
+
+    def write(w: int) -> None:
+        for b in range(batches):
+            at = T0 + dt.timedelta(minutes=b)
+            store.ingest_batch(f"w{w}-b{b}", f"host{w}", [
+                result("CRITICAL", at, target=f"host{w}", item=f"/d{i}") for i in range(per_batch)
+            ])
+
+    evaluators = [EventService(store, build_engine(store, EventSettings(), None)) for _ in range(2)]
+
+    def evaluate(service: EventService) -> None:
+        while not done.is_set():
+            service.evaluate()
+        service.evaluate()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    readers = [threading.Thread(target=evaluate, args=(e,)) for e in evaluators]
+    for thread in readers + threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    for thread in readers:
+        thread.join()
+    assert sum(e.evaluated for e in evaluators) == writers * batches * per_batch
+    events = evaluators[0].engine.repository.list_events()
+    assert len(events) == writers * per_batch
+    assert Counter(e.count for e in events) == {batches: writers * per_batch}  # every result counted once
+
+
+def test_outbox_notices_go_to_exactly_one_taker(store):
+    from collector.events.service import build_engine
+    from collector.events.settings import EventSettings
+
+    engine = build_engine(store, EventSettings(), None)
+    for i in range(120):
+        engine.observe([result("CRITICAL", T0, item=f"/m{i}"), result("CRITICAL", T0 + dt.timedelta(minutes=1),
+                                                                       item=f"/m{i}")])
+    taken: list[list] = [[], [], []]
+
+    def take(slot: int) -> None:
+        repository = DatabaseRepository.from_store(store)
+        while batch := repository.take_notices(5):
+            taken[slot].extend(batch)
+
+    threads = [threading.Thread(target=take, args=(slot,)) for slot in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = sorted(n.event_id for slot in taken for n in slot)
+    assert ids == sorted(set(ids)) and len(ids) == 120

@@ -69,10 +69,21 @@ def test_reachable_remote_and_agent_targets_are_failed_collections_not_silence()
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
-        status, reason = reach.blocked(Target("ssh1", {"ansible_host": "127.0.0.1", "ansible_port": port}))
-    assert status is Status.UNKNOWN and "not available yet" in reason
+        address = {"ansible_host": "127.0.0.1", "ansible_port": port}
+        # Polled over SSH (the default connection): the checks themselves connect and report failures.
+        assert reach.blocked(Target("ssh1", address)) is None
+        status, reason = reach.blocked(Target("win1", {**address, "connection": "winrm"}))
+    assert status is Status.UNKNOWN and "(winrm) checks are not available yet" in reason
     status, reason = reach.blocked(Target("web1", {"patrol_agent": True}))
     assert status is Status.UNKNOWN and "agent" in reason
+
+
+def test_targets_behind_a_jump_host_are_not_probed_directly():
+    with socket.socket() as s:  # nothing listens here: a direct probe would call the target unreachable
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    behind = Target("dmz1", {"ansible_host": "127.0.0.1", "ansible_port": port, "ssh_jump_host": "bastion"})
+    assert reach.blocked(behind) is None
 
 
 def test_missing_secret_at_run_time_is_unknown_not_a_crash(monkeypatch):

@@ -16,9 +16,9 @@ import datetime as dt
 import re
 
 from collector.notify.channels.base import Channel, json_bytes
-from collector.notify.notice import Notice
+from collector.notify.notice import Notice, utc
 from collector.notify.settings import AlertmanagerChannel
-from collector.notify.templates import Message, utc
+from collector.notify.templates import Message
 
 _LABEL_NAME = re.compile(r"[^a-zA-Z0-9_]")
 ENDED = ("resolved", "closed")

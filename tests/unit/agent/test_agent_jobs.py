@@ -130,7 +130,7 @@ def test_stop_waits_for_running_checks_to_hand_over_their_results():
     assert len(got) == count  # nothing fires after stop
 
 
-def test_parameters_in_the_plans_json_form_validate_in_the_agent():
+def test_parameters_in_the_plans_json_form_validate_in_the_agent(required_params):
     """The collector sends validated parameters as JSON (model_dump(mode="json")); the agent must accept them."""
     from checks.registry import default_registry
 
@@ -138,7 +138,7 @@ def test_parameters_in_the_plans_json_form_validate_in_the_agent():
     registry = default_registry()
     entries = []
     for name in registry.names():
-        params = registry.get(name).validate({}).model_dump(mode="json")
+        params = registry.get(name).validate(required_params.get(name, {})).model_dump(mode="json")
         entries.append((name, params, "@every 1m"))
     scheduler = CheckScheduler(runner, lambda results: None)
     scheduler.apply(plan_of(*entries))

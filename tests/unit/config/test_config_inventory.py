@@ -147,7 +147,7 @@ def test_wrong_types_name_file_line_and_field(write):
     assert str(problems[1]) == (f"{path}:7: all.children.linux.hosts.web01.ansible_port: "
                                 "expected a port number from 1 to 65535 (got 'twenty-two')")
     assert "'local', 'ssh'" in problems[3].message
-    assert "'strict', 'accept-new'" in problems[5].message
+    assert "'strict', 'tofu', 'accept-new'" in problems[5].message
 
 
 def test_accepted_vocabulary_values(write):

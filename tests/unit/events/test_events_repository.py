@@ -20,7 +20,9 @@ from collector.events.repository import DatabaseRepository
 from collector.store import Store, StoreError
 from collector.store.migrate import alembic_config
 
-EVENT_TABLES = {"events", "event_history", "event_comments", "event_tracks", "maintenance_windows"}
+EVENT_TABLES = {
+    "events", "event_history", "event_comments", "event_tracks", "maintenance_windows", "event_feeds", "event_outbox",
+}
 
 
 @pytest.fixture
@@ -38,8 +40,8 @@ def tables(store: Store) -> set[str]:
     return set(sa.inspect(store.engine).get_table_names())
 
 
-def test_migration_0003_adds_the_event_tables_and_removes_them_on_downgrade(store):
-    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == "0003"
+def test_migrations_0003_and_0004_add_the_event_tables_and_remove_them_on_downgrade(store):
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == "0004"
     assert EVENT_TABLES <= tables(store)
     with store.engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0002")

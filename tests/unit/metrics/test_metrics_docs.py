@@ -15,10 +15,10 @@ def test_every_own_family_is_documented():
         assert f"`{published}`" in DOC, published
 
 
-def test_every_figure_of_the_built_in_checks_is_documented(host_data, make_ctx):
+def test_every_figure_of_the_built_in_checks_is_documented(host_data, make_ctx, required_params):
     for name in default_registry().names():
         check = default_registry().get(name)
-        params = {"required": ["sshd"]} if name == "processes" else {}
+        params = {"required": ["sshd"]} if name == "processes" else required_params.get(name, {})
         for result in check.execute(make_ctx(host_data), check.validate(params)):
             for metric in result.metrics:
                 published = family_name(name, metric.name, metric.unit)

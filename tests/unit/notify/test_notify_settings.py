@@ -91,8 +91,8 @@ def test_every_problem_is_reported_at_once_with_its_line(tmp_path):
         "'duty-mail'?); channels are: ops-hook, duty-mail, ding, x",
         "patrol.yaml:11: notifications.routes[1].match.target: host pattern 'web[0' has an unclosed '[' or a stray ']'",
         "patrol.yaml:11: notifications.routes[1].contine: unknown parameter 'contine' (did you mean 'continue'?)",
-        "patrol.yaml:14: notifications.escalation[1].after: escalation levels count from the event's opening: each "
-        "level's 'after' must be later than the previous level's",
+        "patrol.yaml:14: notifications.escalation[1].after: escalation levels count from the event's first notice: "
+        "each level's 'after' must be later than the previous level's",
         "patrol.yaml:15: notifications.escalation[2].after: expected a duration such as 10s, 5m or 1h30m "
         "(units: ms, s, m, h, d) (got 'soon')",
         "patrol.yaml:16: notifications.grouping.window: must not be negative (got -3)",

@@ -92,6 +92,9 @@ def free_tcp_port() -> int:
         return s.getsockname()[1]
 
 
-def test_every_target_gets_an_snmp_connection():
-    assert "snmp" in reach.connections_for(target(connection="snmp"))
-    assert set(reach.connections_for(Target("l", {"connection": "local"}))) >= {"snmp", "host"}
+def test_every_target_gets_an_snmp_connection_and_snmp_devices_no_ssh():
+    with reach.RunConnections() as run:
+        assert set(reach.connections_for(target(connection="snmp"), run)) == {"snmp"}
+        assert set(reach.connections_for(target(snmp_version="2c"), run)) == {"snmp"}
+        assert set(reach.connections_for(target(snmp_version="2c", connection="ssh"), run)) == {"snmp", "host", "ssh"}
+        assert set(reach.connections_for(Target("l", {"connection": "local"}), run)) == {"snmp", "host"}

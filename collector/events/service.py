@@ -1,0 +1,194 @@
+"""The event engine at work in the collector: stored results in, notices out to the channels.
+
+    service = EventService.build(store, settings.events, settings.notifications, inventory=inventory)
+    service.start()          # patrol serve: a thread evaluating, ticking and delivering
+    service.wake()           # after a push was stored in this process: evaluate now
+    service.close()
+
+    service.run_once()       # patrol run: evaluate what was stored, hand the notices over
+
+Three steps, each safe to run in several processes at once:
+- **evaluate**: the results stored since the ``results`` feed's position go through the engine, and the
+  position moves in the same transaction (exactly once, whoever stores or evaluates them);
+- **tick**: escalations, acknowledgement expiries, maintenance windows, closing, and silent agents;
+- **deliver**: notices are taken from the outbox (each by one taker) and handed to the notifier.
+
+Nothing here blocks a push: HTTP handlers only store results and ``wake`` the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from collector.events.engine import EventEngine
+from collector.events.model import FeedMoved
+from collector.events.repository import DatabaseRepository
+from collector.events.settings import EventSettings
+from collector.notify.dispatcher import Notifier
+from collector.notify.settings import NotificationSettings
+from collector.store.engine import StoreError
+
+log = logging.getLogger("patrol.events")
+
+RESULTS_FEED = "results"
+FEED_BATCH = 5000  # results per engine call: one transaction each (bench/events.py: 500+ keeps commits cheap)
+
+
+def build_engine(store: Any, events: EventSettings, notifications: NotificationSettings | None,
+                 inventory: Any = None) -> EventEngine:
+    """An engine on the store with the site's rules, escalation levels and dependencies.
+
+    Every process that changes events (the service, an HTTP worker acknowledging, the CLI) builds its own
+    from the same settings, so they agree on escalation delays."""
+    parents = inventory.parents() if inventory is not None else {}
+    return EventEngine(
+        DatabaseRepository.from_store(store), events.policy(notifications), parents=parents, inventory=inventory
+    )
+
+
+class EventService:
+    def __init__(self, store: Any, engine: EventEngine, notifier: Notifier | None = None,
+                 events: EventSettings | None = None, wake: threading.Event | None = None) -> None:
+        """``notifier`` None: notices stay in the outbox for a collector that has channels. ``wake``: the
+        signal that results were stored in this process (``wake()`` sets it too)."""
+        self.store = store
+        self.engine = engine
+        self.notifier = notifier
+        self.settings = events or EventSettings()
+        self.evaluated = 0  # results evaluated by this service
+        self.delivered = 0  # notices handed to the notifier
+        self._wake = wake or threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_tick = 0.0
+        self._lock = threading.Lock()  # one step at a time: run_once from a caller and the thread
+        self._site: Any = None
+        self._inventory: Any = None
+        self._notifications: NotificationSettings | None = None
+
+    @classmethod
+    def build(cls, store: Any, events: EventSettings, notifications: NotificationSettings | None,
+              *, inventory: Any = None, site: Any = None, timezone: str | None = None,
+              deliver: bool = True, wake: threading.Event | None = None) -> EventService:
+        """The service with its engine and, when ``deliver`` and channels are configured, a notifier
+        (secrets are read now: a missing one is a ConfigError naming its field). With ``site`` (a
+        ``SiteWatcher``) the engine follows inventory changes: dependencies, host patterns, groups."""
+        notifier = None
+        if deliver and notifications is not None and notifications.channels:
+            notifier = Notifier.from_settings(notifications, timezone=timezone)
+        if site is not None:
+            inventory = site.site.inventory
+        service = cls(store, build_engine(store, events, notifications, inventory), notifier, events, wake)
+        service._site, service._inventory, service._notifications = site, inventory, notifications
+        return service
+
+    def _follow_site(self) -> None:
+        if self._site is None:
+            return
+        self._site.reload_if_changed()
+        inventory = self._site.site.inventory
+        if inventory is not self._inventory:
+            self.engine = build_engine(self.store, self.settings, self._notifications, inventory)
+            self._inventory = inventory
+
+    # -- the steps ------------------------------------------------------------------------------------
+
+    def evaluate(self) -> int:
+        """Evaluate every result stored since the feed's position; the number evaluated here."""
+        repository = self.engine.repository
+        done = 0
+        while True:
+            position = repository.feed_position(RESULTS_FEED)
+            last, results = self.store.results_after(position, FEED_BATCH)
+            if last == position:
+                return done
+            try:
+                self.engine.observe(results, feed=(RESULTS_FEED, position, last))
+            except FeedMoved:
+                continue  # another process evaluated them; read on from where it left the feed
+            done += len(results)
+            self.evaluated += len(results)
+
+    def tick(self) -> None:
+        """Time passing, and agents gone silent (last contact against their expected interval)."""
+        self._follow_site()
+        self.engine.tick()
+        sources = [
+            (agent.name, agent.last_seen or agent.first_seen, agent.expected_interval_seconds)
+            for agent in self.store.agents()
+        ]
+        self.engine.check_silence(sources)
+
+    def deliver(self) -> int:
+        """Hand the outbox to the notifier; without one, leave it for a collector that has channels."""
+        if self.notifier is None:
+            return 0
+        handed = 0
+        while True:
+            notices = self.engine.repository.take_notices(1000)
+            if not notices:
+                return handed
+            self.notifier.submit(notices)
+            handed += len(notices)
+            self.delivered += len(notices)
+
+    def run_once(self, tick: bool = False) -> int:
+        """Evaluate, optionally tick, deliver; returns the results evaluated."""
+        with self._lock:
+            evaluated = self.evaluate()
+            if tick:
+                self.tick()
+            self.deliver()
+        return evaluated
+
+    # -- the background thread ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="patrol-events", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Results were stored (or an event changed) in this process: evaluate and deliver now."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        poll = self.settings.evaluate_interval.total_seconds()
+        tick_every = self.settings.tick_interval.total_seconds()
+        failing = False
+        while not self._stop.is_set():
+            self._wake.wait(poll)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            now = time.monotonic()
+            due = now - self._last_tick >= tick_every
+            try:
+                self.run_once(tick=due)
+                if due:
+                    self._last_tick = now
+                if failing:
+                    log.info("event evaluation works again")
+                failing = False
+            except Exception as exc:  # noqa: BLE001 - the loop must outlive a database outage
+                if not failing:
+                    log.error("event evaluation failed (retrying every %.1f s): %s", poll, exc)
+                failing = True
+                self._stop.wait(min(5.0, poll * 4))
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the thread (after its current step), deliver what is left, close the notifier."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        try:
+            with self._lock:
+                self.deliver()
+        except StoreError as exc:
+            log.warning("notices left in the outbox at shutdown: %s", exc)
+        if self.notifier is not None:
+            self.notifier.close(timeout)
+
