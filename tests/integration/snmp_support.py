@@ -74,6 +74,8 @@ SNMPD_USERS = {
     "shaaes": ("SHA", "authpass123", "AES", "privpass123"),
     "md5des": ("MD5", "authpass456", "DES", "privpass456"),
     "sha256": ("SHA-256", "authpass789", None, None),
+    "sha512aes256": ("SHA-512", "authpass999", "AES-256", "privpass999"),
+    "sha224aes192": ("SHA-224", "authpass000", "AES-192", "privpass000"),
     "noauth": (None, None, None, None),
 }
 SNMPD_COMMUNITY = "testcomm"

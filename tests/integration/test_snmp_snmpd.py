@@ -68,7 +68,7 @@ def test_v2c_system_matches_snmpget(snmpd, secrets):
     assert result.status is Status.WARNING and "< 600" in result.summary
 
 
-@pytest.mark.parametrize("user", ["shaaes", "md5des", "sha256", "noauth"])
+@pytest.mark.parametrize("user", ["shaaes", "md5des", "sha256", "sha512aes256", "sha224aes192", "noauth"])
 def test_v3_security_levels(snmpd, secrets, user):
     variables, akey, pkey = v3_vars(snmpd, user)
     secrets(PATROL_TEST_AUTH=akey or "unused-key", PATROL_TEST_PRIV=pkey or "unused-key")
