@@ -226,3 +226,19 @@ def test_dead_devices_cost_only_their_own_timeout(sim, monkeypatch):
         # a dead device's first try alone takes 4 s: a healthy one that waited behind it would show it
         assert results[t.name].duration_seconds < 4
     assert elapsed < 60
+
+
+def test_snmp_system_tells_a_reboot_since_the_previous_poll(sim, monkeypatch):
+    clock = FakeClock()
+    rates = RateTracker(clock=clock)
+    params = {"warning": None}  # only the reboot itself should raise the status
+    before = run(monkeypatch, "snmp_system", device(sim, "switch/t1"), "switch/t1", params, rates)[""]
+    uptime = int(walk(sim, "switch/t1", "1.3.6.1.2.1.1.3")["1.3.6.1.2.1.1.3.0"]) / 100
+    assert before.status is Status.OK and before.metric("uptime").value == uptime
+    clock.now += 60
+    after = run(monkeypatch, "snmp_system", device(sim, "switch/t1"), "switch/rebooted", params, rates)[""]
+    assert after.status is Status.WARNING and after.summary.startswith("restarted since the previous poll")
+    assert after.metric("uptime").value == 30.0
+    clock.now += 60
+    steady = run(monkeypatch, "snmp_system", device(sim, "switch/t1"), "switch/rebooted-t1", params, rates)[""]
+    assert steady.status is Status.OK
