@@ -32,6 +32,11 @@ BUILTIN = {
     "snmp_interfaces": "checks.snmp.interfaces:SnmpInterfacesCheck",
     "snmp_device": "checks.snmp.device:SnmpDeviceCheck",
     "snmp_get": "checks.snmp.get:SnmpGetCheck",
+    "backup_files": "checks.backup.files:BackupFilesCheck",
+    "backup_log": "checks.backup.log:BackupLogCheck",
+    "restic": "checks.backup.restic:ResticCheck",
+    "borg": "checks.backup.borg:BorgCheck",
+    "pgbackrest": "checks.backup.pgbackrest:PgbackrestCheck",
 }
 
 
