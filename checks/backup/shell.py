@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -46,9 +47,19 @@ class Completed:
     stderr: bytes
 
     def error_text(self, limit: int = 500) -> str:
-        """stderr as one readable line (the last lines matter most: tools print their fatal error last)."""
-        text = " ".join(self.stderr.decode("utf-8", "replace").split())
-        return text[-limit:] if len(text) > limit else text
+        """stderr as one readable line, without the stack traces Go tools (restic) print after their error."""
+        lines = [
+            line.strip()
+            for line in self.stderr.decode("utf-8", "replace").splitlines()
+            if line.strip() and not line[:1].isspace() and not _GO_FRAME.match(line.strip())
+        ]
+        text = " ".join(lines)
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# A Go stack frame's function line ("main.open", "github.com/spf13/cobra.(*Command).execute"); its
+# location line ("\tgithub.com/.../global.go:760") starts with a tab.
+_GO_FRAME = re.compile(r"^[\w][\w.\-/]*\.[\w.*()\-]+$")
 
 
 class CommandTimedOut(TimeoutError):
