@@ -24,8 +24,9 @@ def require(program: str) -> str:
         done = subprocess.run([str(ROOT / "scripts" / "test-deps")], capture_output=True, text=True)
         found = shutil.which(program)
         if found is None:
-            pytest.fail(f"{program} is missing and scripts/test-deps could not install it: {done.stderr.strip()}",
-                        pytrace=False)
+            pytest.fail(
+                f"{program} is missing and scripts/test-deps could not install it: {done.stderr.strip()}", pytrace=False
+            )
     return found
 
 

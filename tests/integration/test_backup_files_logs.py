@@ -117,13 +117,29 @@ def test_backup_log_success_failure_and_stale(backup_dir):
         hours = 40 if name == "stale" else 1
         runs = [(stamp(hours), m, e.format(t=stamp(hours))) for _, m, e in runs]
         write_log(backup_dir / f"{name}.log", runs, age=hours * HOUR)
-        jobs.append({"name": name, "path": str(backup_dir / f"{name}.log"), "start": "^=== backup started",
-                     "success": "backup completed", "failure": "ERROR", "max_age": "26h"})
+        jobs.append(
+            {
+                "name": name,
+                "path": str(backup_dir / f"{name}.log"),
+                "start": "^=== backup started",
+                "success": "backup completed",
+                "failure": "ERROR",
+                "max_age": "26h",
+            }
+        )
     # The same successful log judged by the timestamp in its lines rather than by its mtime.
     write_log(backup_dir / "stamped.log", [(stamp(30), "ok", f"{stamp(30)} backup completed")], age=60)
-    jobs.append({"name": "stamped", "path": str(backup_dir / "stamped.log"), "start": "^=== backup started",
-                 "success": "backup completed", "timestamp": r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)",
-                 "max_age": "26h", "warning": "12h"})
+    jobs.append(
+        {
+            "name": "stamped",
+            "path": str(backup_dir / "stamped.log"),
+            "start": "^=== backup started",
+            "success": "backup completed",
+            "timestamp": r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)",
+            "max_age": "26h",
+            "warning": "12h",
+        }
+    )
     jobs.append({"name": "missing", "path": str(backup_dir / "nope.log"), "success": "done"})
     got = by_item(run_check("backup_log", {"jobs": jobs}))
     assert got["success"].status is Status.OK and "backup completed" in got["success"].summary
@@ -141,8 +157,14 @@ def test_backup_log_reads_only_the_tail_of_a_big_log(backup_dir):
     old = "".join(f"=== backup started\nline {i}\nbackup completed\n" for i in range(200_000))  # ~7 MB
     path = backup_dir / "big.log"
     path.write_text(old + "=== backup started\nERROR: tape offline\n")
-    job = {"name": "big", "path": str(path), "start": "^=== backup started", "success": "backup completed",
-           "failure": "ERROR", "tail_bytes": "4KiB"}
+    job = {
+        "name": "big",
+        "path": str(path),
+        "start": "^=== backup started",
+        "success": "backup completed",
+        "failure": "ERROR",
+        "tail_bytes": "4KiB",
+    }
     started = time.monotonic()
     (result,) = run_check("backup_log", {"jobs": [job]})
     assert result.status is Status.CRITICAL and result.summary == "last run failed: ERROR: tape offline"

@@ -57,8 +57,11 @@ def tool_dirs(workdir, monkeypatch):
 def restic_repo(workdir) -> Path:
     require("restic")
     repo = workdir / "restic"
-    env = {"RESTIC_REPOSITORY": str(repo), "RESTIC_PASSWORD": RESTIC_PASSWORD,
-           "RESTIC_CACHE_DIR": str(workdir / "restic-cache")}
+    env = {
+        "RESTIC_REPOSITORY": str(repo),
+        "RESTIC_PASSWORD": RESTIC_PASSWORD,
+        "RESTIC_CACHE_DIR": str(workdir / "restic-cache"),
+    }
     tool(env, "restic", "init")
     tool(env, "restic", "backup", "--json", str(workdir / "src"))
     # A host whose last backup is years old, made with restic's own --time (and --host) options.
@@ -100,8 +103,11 @@ def test_restic_fresh_host_ok_and_stale_host_critical(restic_repo, workdir):
 
 
 def test_restic_filters_and_an_empty_selection(restic_repo):
-    results = run_check("restic", {"repository": str(restic_repo), "hosts": ["oldhost"], "max_age": "3000d",
-                                   "stats": False}, RESTIC_VARS)
+    results = run_check(
+        "restic",
+        {"repository": str(restic_repo), "hosts": ["oldhost"], "max_age": "3000d", "stats": False},
+        RESTIC_VARS,
+    )
     assert [r.status for r in results] == [Status.OK] and results[0].metric("size") is None
     (none,) = run_check("restic", {"repository": str(restic_repo), "hosts": ["nobody"]}, RESTIC_VARS)
     assert none.status is Status.CRITICAL and none.summary == "no snapshot found (hosts nobody)"
@@ -154,8 +160,9 @@ def test_borg_latest_archive_ok_with_size_and_duration(borg_repo):
 
 
 def test_borg_stale_archive_is_critical(borg_repo):
-    (result,) = run_check("borg", {"repository": str(borg_repo), "glob_archives": "old-*", "warning": "1d",
-                                   "critical": "2d"}, BORG_VARS)
+    (result,) = run_check(
+        "borg", {"repository": str(borg_repo), "glob_archives": "old-*", "warning": "1d", "critical": "2d"}, BORG_VARS
+    )
     assert result.status is Status.CRITICAL and result.summary.startswith("latest archive old-2020 ")
     assert result.metric("archives").value == 1 and result.metric("age").value > 5 * 365 * 86400
 

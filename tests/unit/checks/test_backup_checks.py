@@ -45,11 +45,17 @@ def test_times_as_the_tools_write_them():
         ("backup_files", {"jobs": [{"name": "a", "directory": "rel"}]}, "jobs[0].directory: must be an absolute path"),
         ("backup_files", {"jobs": [{"name": "a", "directory": "/b", "max_age": "soon"}]}, "jobs[0].max_age:"),
         ("backup_files", {"jobs": []}, "jobs: List should have at least 1 item"),
-        ("backup_files", {"jobs": [{"name": "a", "directory": "/b"}, {"name": "a", "directory": "/c"}]},
-         "job names must be unique"),
+        (
+            "backup_files",
+            {"jobs": [{"name": "a", "directory": "/b"}, {"name": "a", "directory": "/c"}]},
+            "job names must be unique",
+        ),
         ("backup_log", {"jobs": [{"name": "a", "path": "/l", "success": "("}]}, "jobs[0].success: not a valid regular"),
-        ("backup_log", {"jobs": [{"name": "a", "path": "/l", "success": "ok", "timezone": "Moon/Base"}]},
-         "jobs[0].timezone: unknown time zone"),
+        (
+            "backup_log",
+            {"jobs": [{"name": "a", "path": "/l", "success": "ok", "timezone": "Moon/Base"}]},
+            "jobs[0].timezone: unknown time zone",
+        ),
         ("restic", {}, "repository: Field required"),
         ("borg", {"repository": "/r", "max_agee": "1d"}, "unknown parameter 'max_agee'"),
         ("pgbackrest", {"full_critical": "weekly"}, "full_critical:"),
@@ -122,8 +128,13 @@ def run_recorded(stanza_names, now_offset: float, **params):
 
 def test_pgbackrest_thresholds_on_recorded_output():
     results, calls = run_recorded(["main"], 30 * 3600, stanza="main", config="/etc/pgbackrest/pgbackrest.conf")
-    assert calls[0][0] == ["pgbackrest", "info", "--output=json", "--config=/etc/pgbackrest/pgbackrest.conf",
-                           "--stanza=main"]
+    assert calls[0][0] == [
+        "pgbackrest",
+        "info",
+        "--output=json",
+        "--config=/etc/pgbackrest/pgbackrest.conf",
+        "--stanza=main",
+    ]
     (main,) = results
     assert main.item == "main" and main.status is Status.CRITICAL and "age" in main.summary  # 30 h > 26 h
     (main,), _ = run_recorded(["main"], 3600, full_critical="5d", full_warning="3d")
@@ -153,8 +164,11 @@ def test_pgbackrest_failure_and_missing_program():
 
     check = default_registry().get("pgbackrest")
     for done, status, text in [
-        (Completed(56, b"", b"ERROR: [056]: unable to find primary cluster - cannot proceed\n"), Status.UNKNOWN,
-         "pgbackrest info failed (exit 56): ERROR: [056]: unable to find primary cluster"),
+        (
+            Completed(56, b"", b"ERROR: [056]: unable to find primary cluster - cannot proceed\n"),
+            Status.UNKNOWN,
+            "pgbackrest info failed (exit 56): ERROR: [056]: unable to find primary cluster",
+        ),
         (Completed(127, b"", b"sh: pgbackrest: not found\n"), Status.UNKNOWN, "cannot check: pgbackrest is not"),
         (Completed(0, b"[]", b""), Status.CRITICAL, "lists no stanza"),
     ]:
