@@ -186,3 +186,35 @@ def test_borg_hanging_repository_is_unknown_at_the_timeout(workdir, borg_repo):
     took = time.monotonic() - started
     assert result.status is Status.UNKNOWN and "borg did not finish within" in result.summary, result.summary
     assert 2.5 < took < 8
+
+
+def test_restic_over_ssh_gets_the_password_on_stdin(restic_repo, sshd, known_hosts, ssh_account, caplog):
+    """The same check on an agentless host: restic runs as the SSH user, its password sent on stdin."""
+    caplog.set_level(logging.DEBUG)
+    import pwd
+    import shutil
+    import tempfile
+
+    owner = pwd.getpwnam(ssh_account.user)
+    root = Path(tempfile.mkdtemp(prefix="patrol-restic-"))
+    try:
+        root.chmod(0o755)
+        shutil.copytree(restic_repo, root / "repo")
+        for path in [root / "repo", *(root / "repo").rglob("*")]:
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+        results = run_check(
+            "restic",
+            {"repository": str(root / "repo"), "name": "r", "hosts": [HOST]},
+            sshd.target_vars(known_hosts, connection="ssh", **RESTIC_VARS),
+        )
+        (result,) = results
+        assert result.status is Status.OK and result.metric("size").value == 50_000, result.summary
+        wrong = run_check(
+            "restic",
+            {"repository": str(root / "repo")},
+            sshd.target_vars(known_hosts, connection="ssh", restic_password={"env": "TEST_WRONG_PW"}),
+        )
+        assert wrong[0].status is Status.UNKNOWN and wrong[0].summary.startswith("wrong repository password")
+        assert_secret_nowhere(results + wrong, caplog, WRONG, RESTIC_PASSWORD)
+    finally:
+        shutil.rmtree(root)
