@@ -91,7 +91,11 @@ class LocalShell:
                 raise NotADirectoryError(20, "Not a directory", directory)
             raise FileNotFoundError(2, "No such file or directory", directory)
         files = []
-        for root, dirs, names in os.walk(directory, onerror=_raise):
+        def unreadable(exc: OSError) -> None:
+            if exc.filename == directory:  # the job's own directory; a subdirectory is skipped, as find does
+                raise exc
+
+        for root, dirs, names in os.walk(directory, onerror=unreadable):
             for name in names:
                 if not fnmatch.fnmatchcase(name, pattern):
                     continue
@@ -134,10 +138,6 @@ class LocalShell:
             _kill_group(proc)
             raise CommandTimedOut(os.path.basename(argv[0]), timeout) from None
         return Completed(proc.returncode, stdout, stderr)
-
-
-def _raise(exc: OSError) -> None:
-    raise exc
 
 
 def _is_regular(mode: int) -> bool:
