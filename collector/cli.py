@@ -77,21 +77,21 @@ def run(playbook_path, inventory_path, limit, db_url, report_dir, workers, quiet
     try:
         # Built before anything runs: a notification secret that cannot be read is a configuration error.
         events = EventService.build(store, event_settings, notifications, inventory=inventory)
-        with console.Progress(enabled=not quiet) as progress:
-            outcome = run_patrol(
-                playbook,
-                assignments,
-                store,
-                report_dir,
-                limit=limit,
-                runner=Runner(max_workers=workers),
-                on_plan=progress.start,
-                on_done=progress.advance,
-            )
         try:
-            events.run_once()
+            with console.Progress(enabled=not quiet) as progress:
+                outcome = run_patrol(
+                    playbook,
+                    assignments,
+                    store,
+                    report_dir,
+                    limit=limit,
+                    runner=Runner(max_workers=workers),
+                    on_plan=progress.start,
+                    on_done=progress.advance,
+                    after_store=events.run_once,  # before the report: it shows the events
+                )
         finally:
-            events.close(timeout=30)
+            events.close(timeout=30)  # delivers what the run's events produced
     finally:
         store.close()
     console.print_patrol(outcome, quiet=quiet)
