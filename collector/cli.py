@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 import yaml
+from pydantic import ValidationError
 
 from checks.errors import CheckUnavailable, ConfigError, Problem
 from checks.registry import UnknownCheck, default_registry
@@ -400,6 +401,63 @@ def _load(inventory_path: Path, playbook_path: Path, registry):
     if problems:
         raise ConfigError(problems)
     return inv, pb
+
+
+# -- patrol report --------------------------------------------------------------------------------
+
+
+@cli.group()
+def report() -> None:
+    """Inspection reports from the store."""
+
+
+@report.command("run")
+@click.argument("run_id", type=int)
+@click.option("--format", "formats", default=None, help="Comma-separated: html,json,md (default: the playbook's).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Language (default: the playbook's).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORT_DIR,
+              show_default=True, help="Directory for the report files.")
+@db_option
+@inventory_option
+def report_run(run_id, formats, lang, out_dir, db_url, inventory_path) -> None:
+    """Write the report of patrol run RUN_ID again, from the store (its playbook's report settings when the
+    playbook file is still there). Exits with the run's worst status, like patrol run."""
+    from checks.target import Target
+    from collector import console
+    from collector.config.inventory import load_inventory
+    from collector.config.playbook import ReportOptions, load_playbook
+    from collector.patrol import write_report
+    from collector.store.store import RunNotFound, Store, default_url
+
+    with Store.open(db_url or default_url()) as store:
+        try:
+            run = store.get_run(run_id)
+        except RunNotFound:
+            click.echo(f"patrol: no patrol run with id {run_id}", err=True)
+            sys.exit(EX_USAGE)
+        results = store.run_results(run_id)
+        inventory = load_inventory(inventory_path) if inventory_path.exists() else None
+        playbook = None
+        if run.playbook_path and Path(run.playbook_path).is_file():
+            playbook = load_playbook(run.playbook_path, default_registry(), inventory)
+        options = playbook.report if playbook is not None else ReportOptions()
+        changes = {}
+        if formats is not None:
+            changes["formats"] = tuple(f.strip() for f in formats.split(",") if f.strip())
+        if lang is not None:
+            changes["language"] = lang
+        try:
+            options = ReportOptions.model_validate({**options.model_dump(), **changes})
+        except ValidationError as exc:
+            raise click.UsageError(f"--format: {exc.errors()[0]['msg']}") from None
+        names = dict.fromkeys(r.target for r in results)
+        hosts = inventory.hosts if inventory is not None else {}
+        targets = [hosts.get(name) or Target(name) for name in names]
+        paths = write_report(store, run_id, playbook, targets, out_dir, results, options)
+    for fmt, path in paths.items():
+        console.out.print(f"Report ({fmt}): {path}")
+    status = run.status or Status.worst(r.status for r in results)
+    sys.exit(status.code)
 
 
 # -- patrol events / maintenance (collector/cli_events.py) ----------------------------------------

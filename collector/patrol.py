@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from checks.errors import ConfigError, Problem
 from checks.registry import Registry
@@ -118,12 +119,16 @@ def complete_run(
 
 
 def write_report(
-    store: Store, run_id: int, playbook: Playbook, targets: list[Target], report_dir: Path, results: list[Result]
+    store: Store, run_id: int, playbook: Playbook | None, targets: list[Target], report_dir: Path,
+    results: list[Result], options: Any = None,
 ) -> dict[str, Path]:
+    """Build and write run ``run_id``'s report; ``options`` (default: the playbook's report settings)
+    may change formats, language and the rest (``patrol report run``)."""
+    options = options or playbook.report  # type: ignore[union-attr] - one of the two is given
     run = store.get_run(run_id)
     previous_run = store.previous_run(run.playbook, run_id)
     previous = store.run_results(previous_run.id) if previous_run else None
-    knowledge = KnowledgeBase.load(list(playbook.report.knowledge))
+    knowledge = KnowledgeBase.load(list(options.knowledge))
     infos = [
         TargetInfo(name=t.name, address=t.address, category=category_of(t), groups=list(t.groups)) for t in targets
     ]
@@ -131,6 +136,6 @@ def write_report(
     section = events_for_report(
         DatabaseRepository.from_store(store), end - EVENTS_PERIOD, end, {t.name for t in infos}
     )
-    model = build_report(run, results, previous, infos, knowledge, playbook.report, events=section)
+    model = build_report(run, results, previous, infos, knowledge, options, events=section)
     stamp = (run.started_at or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
-    return render(model, list(playbook.report.formats), report_dir, f"{run.playbook}-{run_id}-{stamp}")
+    return render(model, list(options.formats), report_dir, f"{run.playbook}-{run_id}-{stamp}")

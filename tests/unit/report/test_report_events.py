@@ -126,3 +126,12 @@ def test_patrol_run_reports_the_events_its_results_opened(tmp_path):
     events = json.loads(second.read_text())["events"]
     assert events["opened"] == 1 and events["by_severity"] == {"WARNING": 1}
     assert [(e["target"], e["check"]) for e in events["open_now"]] == [("localhost", "uptime")]
+    again = subprocess.run([str(patrol), "report", "run", "2", "--format", "md", "--lang", "zh", "--out", "again"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert again.returncode == 1, again.stdout + again.stderr  # the run's worst status: WARNING
+    [md] = (tmp_path / "again").glob("up-2-*.md")
+    text = md.read_text(encoding="utf-8")
+    assert "## 事件与服务指标" in text and "| localhost | uptime |" in text
+    missing = subprocess.run([str(patrol), "report", "run", "99"], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=120, env=env)
+    assert missing.returncode == 64 and "no patrol run with id 99" in missing.stderr
