@@ -32,6 +32,10 @@ BUILTIN = {
     "snmp_interfaces": "checks.snmp.interfaces:SnmpInterfacesCheck",
     "snmp_device": "checks.snmp.device:SnmpDeviceCheck",
     "snmp_get": "checks.snmp.get:SnmpGetCheck",
+    "ping": "checks.links.ping:PingCheck",
+    "tcp_connect": "checks.links.tcp:TcpConnectCheck",
+    "http": "checks.links.http:HttpCheck",
+    "nagios": "checks.plugins.nagios:NagiosCheck",
 }
 
 
