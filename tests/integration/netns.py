@@ -73,6 +73,14 @@ class NetnsPair:
             sh("ip", "-n", ns, "link", "set", "lo", "up")
             sh("ip", "-n", ns, "link", "set", dev, "up")
 
+    def settle(self) -> None:
+        """Wait until both ends know each other: neighbour discovery on a fresh link may take a
+        retransmission (a second) for the first IPv6 packet, which would show in the first measurement."""
+        for ns, peers in ((self.a, [B_ADDR, B_ADDR6]), (self.b, [A_ADDR, A_ADDR6])):
+            for result in run_check(ns, "ping", {"hosts": peers, "count": 1, "reply_timeout": 5}):
+                if result["status"] != "OK":
+                    raise NetnsError(f"the test link does not work: {result['item']}: {result['summary']}")
+
     def delete(self) -> None:
         for proc in self.processes:
             if proc.poll() is None:

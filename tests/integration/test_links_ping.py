@@ -21,10 +21,7 @@ def net():
     if missing:
         pytest.fail(f"missing {', '.join(missing)}: run scripts/test-deps as root", pytrace=False)
     with NetnsPair() as pair:
-        # Neighbour discovery on the fresh link may take a retransmission (a second) for the first
-        # IPv6 packet; one patient probe each way first, so the measured series starts on a settled link.
-        for ns, peers in ((pair.a, [B_ADDR, B_ADDR6]), (pair.b, [A_ADDR])):
-            run_check(ns, "ping", {"hosts": peers, "count": 1, "reply_timeout": 5})
+        pair.settle()
         yield pair
 
 
