@@ -74,6 +74,14 @@ class HttpParams(CheckParams):
                 raise ValueError(f"{value!r} is not a status code (200) or class ('2xx')")
         return values
 
+    @field_validator("headers")
+    @classmethod
+    def _one_line(cls, values: dict[str, str]) -> dict[str, str]:
+        for name, value in values.items():
+            if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) or re.search(r"[\r\n]", value):
+                raise ValueError(f"header {name!r}: a token name and a one-line value are expected")
+        return values
+
     @field_validator("regex")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:

@@ -1,9 +1,10 @@
 """One HTTP(S) exchange with the timing of each phase and the certificate of the verified connection.
 
-http.client rather than requests: the probe opens the TCP connection and the TLS session itself, so it
-can time connect, handshake and first byte separately, and read the peer certificate's notAfter from
-the very connection that was verified (``getpeercert()`` on the wrapped socket) without turning
-verification off. requests hides the socket behind its pool and connects lazily. No proxy from the
+http.client rather than requests: the probe opens the TCP connection and the TLS session itself and
+lets http.client's HTTPResponse parse the answer, so it can time connect, handshake and first byte
+separately, and read the peer certificate's notAfter from the very connection that was verified
+(``getpeercert()`` on the wrapped socket) without turning verification off. requests hides the socket
+behind its connection pool and connects lazily. No proxy from the
 environment is used: the probe measures the direct path.
 """
 
@@ -119,26 +120,34 @@ def _exchange(url, method, request: Request, auth, context, deadline) -> dict:
             cert = sock.getpeercert()  # parsed only when verified; {} with verification off
             if cert and cert.get("notAfter"):
                 cert_not_after = ssl.cert_time_to_seconds(cert["notAfter"])
-        conn = (http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection)(
-            host, port, timeout=_left(deadline)
-        )
-        conn.sock = sock  # the connection we timed and verified; http.client will not reconnect
         try:
             phase = "request"
             path = parts.path or "/"
             if parts.query:
                 path += "?" + parts.query
-            headers = {"User-Agent": "patrol-http-check", "Connection": "close", **request.headers}
+            default_port = 443 if parts.scheme == "https" else 80
+            host_header = f"[{host}]" if ":" in host else host
+            if port != default_port:
+                host_header += f":{port}"
+            headers = {"Host": host_header, "User-Agent": "patrol-http-check", "Accept": "*/*",
+                       "Connection": "close", **request.headers}  # fmt: skip
             if auth is not None:
                 token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
                 headers["Authorization"] = f"Basic {token}"
+            head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
             t0 = time.monotonic()
             sock.settimeout(_left(deadline))
-            conn.request(method, path, headers=headers)
+            sock.sendall(head.encode("latin-1"))
             phase = "response"
-            response = conn.getresponse()
-            first_byte = time.monotonic() - t0
-            body, truncated = _read_body(response, sock, request.max_body if method != "HEAD" else 0, deadline)
+            # The socket we connected, timed and verified is read directly (http.client parses the
+            # answer), so nothing reconnects behind our back and the deadline applies to every read.
+            response = http.client.HTTPResponse(sock, method=method)
+            try:
+                response.begin()
+                first_byte = time.monotonic() - t0
+                body, truncated = _read_body(response, sock, request.max_body if method != "HEAD" else 0, deadline)
+            finally:
+                response.close()
             return {
                 "status": response.status,
                 "reason": response.reason,
@@ -151,7 +160,7 @@ def _exchange(url, method, request: Request, auth, context, deadline) -> dict:
                 "location": response.getheader("Location"),
             }
         finally:
-            conn.close()
+            sock.close()
     except ssl.SSLCertVerificationError as exc:
         raise ProbeError(f"TLS certificate of {host} not trusted: {exc.verify_message}") from None
     except ssl.SSLError as exc:
