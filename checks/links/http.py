@@ -22,7 +22,7 @@ from checks.links.endpoints import HOST_PLACEHOLDER, Family, probe_budget
 from checks.links.http_probe import Exchange, ProbeError, Request, fetch
 from checks.params import CheckParams
 from checks.status import Status
-from checks.thresholds import Levels, LowerLimit, UpperLimit
+from checks.thresholds import Levels, LowerLimit, Range, UpperLimit
 from checks.units import format_value
 
 DAY = 86400.0
@@ -93,6 +93,10 @@ class HttpParams(CheckParams):
         return value
 
 
+def in_seconds(days: Range | None) -> Range | None:
+    return None if days is None else Range(days.start * DAY, days.end * DAY, days.inside)
+
+
 def status_expected(code: int, expected: list[int | str]) -> bool:
     text = str(code)
     return any(str(e).lower() in (text, text[0] + "xx") for e in expected)
@@ -111,7 +115,8 @@ class HttpCheck(Check):
         "tls_time": "seconds the TLS handshake took (last exchange; HTTPS only)",
         "first_byte_time": "seconds from sending the request to the status line (last exchange)",
         "size": "bytes of body read (at most max_body)",
-        "cert_days_left": "days until the verified server certificate expires (HTTPS with verify only)",
+        "cert_expires_in": "seconds until the verified server certificate expires (HTTPS with verify only; "
+        "cert_warning and cert_critical are in days)",
     }
     example = (
         "- http: {url: 'https://{host}/health', contains: 'ok', warning: 1.0, cert_warning: 30, cert_critical: 7}"
@@ -177,9 +182,11 @@ class HttpCheck(Check):
         if ex.tls_time is not None:
             figures.append(metric("tls_time", round(ex.tls_time, 6), "s"))
         if ex.cert_not_after is not None:
-            days = (ex.cert_not_after - time.time()) / DAY
-            figures.append(metric("cert_days_left", round(days, 2)))
-            levels["cert_days_left"] = Levels(params.cert_warning, params.cert_critical)
+            left = ex.cert_not_after - time.time()
+            days = left / DAY
+            figures.append(metric("cert_expires_in", round(left), "s"))
+            # Thresholds are written in days (how people think of certificates), the figure is in the base unit.
+            levels["cert_expires_in"] = Levels(in_seconds(params.cert_warning), in_seconds(params.cert_critical))
             expires = time.strftime("%Y-%m-%d", time.gmtime(ex.cert_not_after))
             parts.append(f"certificate expires in {days:.1f} days ({expires})")
         elif ex.url.startswith("https") and not params.verify:
