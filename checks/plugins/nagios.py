@@ -25,6 +25,10 @@ from checks.plugins.process import ProcessTimedOut, run_program
 from checks.status import Status
 
 PLUGIN_DIR = "/usr/lib/nagios/plugins"
+# Plugins get a small, fixed environment, not the collector's or agent's own: that holds the very
+# variables secrets are referenced from ({env: NAME}) and tokens, which a third-party plugin has no
+# business reading. The C locale keeps perfdata decimals as dots and messages in one language.
+PLUGIN_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "LANG": "C"}
 HOST_PLACEHOLDER = "{host}"
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
@@ -52,7 +56,9 @@ class NagiosParams(CheckParams):
         default=None, max_length=200, description="item name of the result (default: the plugin and its arguments)"
     )
     env: dict[str, str] = Field(
-        default_factory=dict, description="extra environment variables for the plugin (not for secrets)"
+        default_factory=dict,
+        description="environment variables for the plugin besides PATH and LC_ALL=C (not for secrets); "
+        "the collector's or agent's own environment is not passed on",
     )
 
     @field_validator("plugin_dir")
@@ -92,7 +98,7 @@ class NagiosCheck(Check):
             if not os.access(path, os.X_OK):
                 raise CheckUnavailable(f"plugin {path} is not executable by this user")
             # The plugin may use all the time the check has left, keeping a moment to report.
-            done = run_program(argv, timeout=max(0.1, ctx.remaining() - 0.5), env={**os.environ, **params.env})
+            done = run_program(argv, timeout=max(0.1, ctx.remaining() - 0.5), env={**PLUGIN_ENV, **params.env})
         except (CheckUnavailable, ProcessTimedOut, OSError) as exc:
             # Reported here, with the item, so several nagios tasks on one target keep apart.
             yield Outcome(item=item, summary=self.describe_failure(exc), status=Status.UNKNOWN, collected=False)

@@ -3,7 +3,6 @@ scripts for what those cannot show: every unit of measure, a hang, an unexpected
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import time
@@ -167,8 +166,9 @@ def _boot_time() -> float:
     raise AssertionError("no btime in /proc/stat")
 
 
-def test_plugin_environment_extra_variables(tmp_path):
-    plugin = script(tmp_path, "check_env", 'echo "ENV OK - $PATROL_PLUGIN_MODE"\n')
+def test_plugins_get_a_small_environment_not_the_collectors(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATROL_TEST_COLLECTOR_SECRET", "must-not-leak")  # where {env: ...} secrets live
+    body = 'echo "ENV OK - mode=$PATROL_PLUGIN_MODE leak=$PATROL_TEST_COLLECTOR_SECRET lc=$LC_ALL"\n'
+    plugin = script(tmp_path, "check_env", body)
     r = run({"plugin": str(plugin), "env": {"PATROL_PLUGIN_MODE": "strict"}})
-    assert r.summary == "ENV OK - strict"
-    assert os.environ.get("PATROL_PLUGIN_MODE") is None
+    assert r.summary == "ENV OK - mode=strict leak= lc=C"
