@@ -36,6 +36,11 @@ BUILTIN = {
     "tcp_connect": "checks.links.tcp:TcpConnectCheck",
     "http": "checks.links.http:HttpCheck",
     "nagios": "checks.plugins.nagios:NagiosCheck",
+    "backup_files": "checks.backup.files:BackupFilesCheck",
+    "backup_log": "checks.backup.log:BackupLogCheck",
+    "restic": "checks.backup.restic:ResticCheck",
+    "borg": "checks.backup.borg:BorgCheck",
+    "pgbackrest": "checks.backup.pgbackrest:PgbackrestCheck",
 }
 
 

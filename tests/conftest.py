@@ -89,6 +89,10 @@ def required_params():
         "tcp_connect": {"endpoints": ["127.0.0.1:22"]},
         "http": {"url": "http://127.0.0.1:8080/healthz"},
         "nagios": {"plugin": "check_dummy", "args": ["0"]},
+        "backup_files": {"jobs": [{"name": "dumps", "directory": "/var/backups"}]},
+        "backup_log": {"jobs": [{"name": "nightly", "path": "/var/log/backup.log", "success": "completed"}]},
+        "restic": {"repository": "/srv/restic"},
+        "borg": {"repository": "/srv/borg"},
     }
 
 
