@@ -6,7 +6,8 @@ the run's SSH connection to the target, and "ssh" is that connection itself (``s
 remote target is probed first, so an unreachable host is reported as such (CRITICAL, with the
 reason) rather than as a check that merely could not run. SNMP devices (``checks.snmp.settings.
 is_snmp_device``) are neither probed over TCP nor given SSH connections; every target gets the
-"snmp" connection, and the snmp_* checks report an unreachable device themselves.
+"snmp" connection, and the snmp_* checks report an unreachable device themselves. Checks that reach the
+target themselves (``own_connection``: the link checks and nagios) are not held back by the SSH probe.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ def connections_for(target: Target, run: RunConnections | None = None) -> Mappin
         kinds["ssh"] = run.ssh.connection
         kinds["shell"] = ssh_shell(run.ssh.connection)
     return kinds
+
+
+def reaches_itself(target: Target, check: Any) -> bool:
+    """True for a check that reaches the target by itself (``own_connection``: ping, http, tcp_connect,
+    nagios) on a target without an agent: it runs here whether or not the target answers SSH. On an
+    agent host it runs on the agent, like every other check."""
+    return getattr(check, "own_connection", False) is True and not target.has_agent
 
 
 def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:
