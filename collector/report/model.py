@@ -71,7 +71,7 @@ class _Model(BaseModel):
 class Cover(_Model):
     organisation: str
     title: str
-    run_id: int
+    run_id: int | None  # None: a report over a period of the store, not one run
     playbook: str
     playbook_description: str
     started_at: dt.datetime
