@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from collector.report import charts
+from collector.report.capacity import CAPACITY_DAYS
 from collector.report.labels import labels
 from collector.report.model import STATUS_ORDER, Report, zone
 
@@ -121,6 +122,8 @@ def _context(report: Report) -> dict:
         "status_order": STATUS_ORDER,
         "status_colours": charts.STATUS_COLOURS,
         "band_colour": charts.BAND_COLOURS[report.health.band],
+        "sparkline": charts.sparkline,
+        "capacity_days": CAPACITY_DAYS,
     }
 
 
