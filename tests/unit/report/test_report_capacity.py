@@ -12,7 +12,8 @@ import pytest
 from checks.result import Metric, Result
 from checks.status import Status
 from collector.report.capacity import capacity_for_report, capacity_rows, forecast
-from collector.report.charts import sparkline
+from collector.report.charts import STATUS_COLOURS, sparkline
+from collector.report.labels import labels
 from collector.report.period import write_period_report
 from collector.store import Store
 
@@ -88,3 +89,24 @@ def test_sparkline_scales_percentages_into_the_box():
     assert sparkline([0, 50, 100], width=100, height=20) == "0.0,20.0 50.0,10.0 100.0,0.0"
     assert sparkline([30]) == "0.0,16.8 120.0,16.8"
     assert sparkline([]) == ""
+
+
+def test_the_excel_workbook_has_coloured_statuses_and_every_section(store, tmp_path):
+    from openpyxl import load_workbook
+
+    options = SimpleNamespace(formats=("xlsx",), language="zh", knowledge=(), title=None, organisation="ACME",
+                              inspector=None, reviewer=None, timezone="UTC")
+    paths, _, _ = write_period_report(store, END - DAY, END, "daily", options, tmp_path)
+    book = load_workbook(paths["xlsx"])
+    assert book.sheetnames == ["Overview", "Details", "Exceptions", "Events", "Capacity"]
+    t = labels("zh")
+    details = list(book["Details"].iter_rows())
+    assert [c.value for c in details[0][:5]] == [t["target"], t["address"], t["check"], t["item"], t["status"]]
+    rows = {(r[0].value, r[2].value, r[3].value): r[4] for r in details[1:]}
+    ok = rows[("web01", "disk", "/var")]
+    assert ok.value == t["OK"] and ok.fill.fgColor.rgb.lower().endswith(STATUS_COLOURS[Status.OK].lstrip("#").lower())
+    assert [c.value for c in next(book["Exceptions"].iter_rows())][:2] == [t["status"], t["target"]]
+    capacity = list(book["Capacity"].iter_rows(values_only=True))
+    assert capacity[1][:3] == ("web01", "disk", "/var") and capacity[1][5] == pytest.approx(11.0)
+    overview = {r[0]: r[1] for r in book["Overview"].iter_rows(values_only=True)}
+    assert overview[t["organisation"]] == "ACME" and overview[t["health_score"]] == 100
