@@ -158,6 +158,11 @@ class TargetSection(_Model):
     failed: bool
     results: list[ResultLine]
 
+    @property
+    def healthy(self) -> bool:
+        """Every result OK and collected: the printed report lists such a target on one line."""
+        return self.worst_status is Status.OK and not self.failed
+
 
 class CategorySection(_Model):
     category: str

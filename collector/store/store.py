@@ -48,6 +48,7 @@ from collector.store.models import (
     LatestResult,
     PatrolRun,
     ResultRow,
+    UTCDateTime,
     utcnow,
 )
 
@@ -619,35 +620,52 @@ class Store:
         """Per (target, check, item) of the checks in ``metrics`` (check -> metric name), the metric's value
         in the last result of each UTC day in [since, until), oldest first: one point a day however often
         the check ran (capacity trends over weeks)."""
-        r = _results.c
-        in_range = (r.check.in_(sorted(metrics)), r.started_at >= since, r.started_at < until)
-        last_of_day = (  # the day's last by start time (ids follow arrival, and spools arrive late)
-            sa.select(r.target, r.check, r.item, sa.func.max(r.started_at).label("started_at"))
-            .where(*in_range)
-            .group_by(r.target, r.check, r.item, sa.func.date(r.started_at))
-            .subquery()
+        # One scan: the newest result of each item and day by a window function, the figure picked out of the
+        # JSON list by the database (decoding every row's metrics in Python took seconds per 100,000 rows).
+        if self._sqlite:
+            epoch = "(julianday(started_at) - 2440587.5) * 86400.0"
+            day, value = "date(started_at)", (
+                "(SELECT json_extract(m.value, '$.value') FROM json_each(daily.metrics) AS m "
+                "WHERE json_extract(m.value, '$.name') = :metric LIMIT 1)"
+            )
+        else:
+            epoch = "extract(epoch FROM started_at)"
+            day, value = "CAST(started_at AT TIME ZONE 'UTC' AS date)", (
+                "(SELECT (m->>'value')::float8 FROM json_array_elements(daily.metrics) AS m "
+                "WHERE m->>'name' = :metric LIMIT 1)"
+            )
+        # The figure is picked out of the JSON only for the day's newest result of each item; times come
+        # as Unix seconds (parsing 100,000 timestamps in Python cost more than the query).
+        query = sa.text(f"""
+            SELECT target, "check", item, {epoch} AS at, {value} AS value FROM (
+                SELECT target, "check", item, started_at, metrics,
+                       row_number() OVER (PARTITION BY target, "check", item, {day}
+                                          ORDER BY started_at DESC, id DESC) AS newest
+                FROM results
+                WHERE "check" IN :checks AND started_at >= :since AND started_at < :until
+            ) AS daily
+            WHERE newest = 1
+        """).bindparams(
+            sa.bindparam("checks", expanding=True),
+            sa.bindparam("since", type_=UTCDateTime()),
+            sa.bindparam("until", type_=UTCDateTime()),
+        ).columns(
+            sa.column("target"), sa.column("check"), sa.column("item"),
+            sa.column("at", sa.Float()), sa.column("value", sa.Float()),
         )
-        query = (
-            sa.select(r.target, r.check, r.item, r.started_at, r.metrics)
-            .join(last_of_day, sa.and_(
-                r.target == last_of_day.c.target, r.check == last_of_day.c.check, r.item == last_of_day.c.item,
-                r.started_at == last_of_day.c.started_at,
-            ))
-            .where(*in_range)
-            .order_by(r.started_at)
-        )
+        by_metric: dict[str, list[str]] = {}
+        for check, metric in metrics.items():
+            by_metric.setdefault(metric, []).append(check)
         out: dict[tuple[str, str, str], list[tuple[dt.datetime, float]]] = {}
-        seen: set[tuple[str, str, str, dt.datetime]] = set()
         with self._read() as conn:
-            for target, check, item, started_at, figures in conn.execute(query):
-                if (target, check, item, started_at) in seen:
-                    continue  # two results of one item with the same start: one point
-                seen.add((target, check, item, started_at))
-                wanted = metrics[check]
-                for figure in figures or ():
-                    if figure.get("name") == wanted and not figure.get("labels"):
-                        out.setdefault((target, check, item), []).append((started_at, float(figure["value"])))
-                        break
+            for metric, checks in sorted(by_metric.items()):
+                bounds = {"metric": metric, "checks": sorted(checks), "since": since, "until": until}
+                for target, check, item, at, figure in conn.execute(query, bounds):
+                    if figure is not None:
+                        moment = dt.datetime.fromtimestamp(round(at, 3), dt.UTC)
+                        out.setdefault((target, check, item), []).append((moment, float(figure)))
+        for points in out.values():
+            points.sort()
         return out
 
     def open_event_counts(self) -> dict[tuple[str, str], int]:
