@@ -32,6 +32,27 @@ BUILTIN = {
     "snmp_interfaces": "checks.snmp.interfaces:SnmpInterfacesCheck",
     "snmp_device": "checks.snmp.device:SnmpDeviceCheck",
     "snmp_get": "checks.snmp.get:SnmpGetCheck",
+    # Databases (checks/sql/ is their shared SQL layer)
+    "postgres_connections": "checks.postgres.connections:PostgresConnectionsCheck",
+    "postgres_databases": "checks.postgres.sizes:PostgresDatabasesCheck",
+    "postgres_tablespaces": "checks.postgres.sizes:PostgresTablespacesCheck",
+    "postgres_long_transactions": "checks.postgres.activity:PostgresLongTransactionsCheck",
+    "postgres_locks": "checks.postgres.activity:PostgresLocksCheck",
+    "postgres_wraparound": "checks.postgres.wraparound:PostgresWraparoundCheck",
+    "postgres_replication": "checks.postgres.replication:PostgresReplicationCheck",
+    "postgres_archiving": "checks.postgres.archiving:PostgresArchivingCheck",
+    "mysql_connections": "checks.mysql.connections:MysqlConnectionsCheck",
+    "mysql_tablespaces": "checks.mysql.tablespaces:MysqlTablespacesCheck",
+    "mysql_replication": "checks.mysql.replication:MysqlReplicationCheck",
+    "mysql_slow_queries": "checks.mysql.slow_queries:MysqlSlowQueriesCheck",
+    "oracle_tablespaces": "checks.oracle.tablespaces:OracleTablespacesCheck",
+    "oracle_sessions": "checks.oracle.sessions:OracleSessionsCheck",
+    "oracle_blocking": "checks.oracle.sessions:OracleBlockingCheck",
+    "oracle_rman": "checks.oracle.rman:OracleRmanCheck",
+    "oracle_fra": "checks.oracle.recovery:OracleFraCheck",
+    "oracle_invalid_objects": "checks.oracle.recovery:OracleInvalidObjectsCheck",
+    "oracle_alert_log": "checks.oracle.alert_log:OracleAlertLogCheck",
+    "oracle_dataguard": "checks.oracle.dataguard:OracleDataguardCheck",
 }
 
 

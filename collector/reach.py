@@ -6,7 +6,10 @@ the run's SSH connection to the target, and "ssh" is that connection itself (``s
 remote target is probed first, so an unreachable host is reported as such (CRITICAL, with the
 reason) rather than as a check that merely could not run. SNMP devices (``checks.snmp.settings.
 is_snmp_device``) are neither probed over TCP nor given SSH connections; every target gets the
-"snmp" connection, and the snmp_* checks report an unreachable device themselves.
+"snmp" connection, and the snmp_* checks report an unreachable device themselves. A target with
+``postgres_*``, ``mysql_*`` or ``oracle_*`` variables gets that engine's session (checks.sql.pool: one
+per target and engine per run) and is not probed over SSH first — a database endpoint need not run
+sshd — so its database checks report a server they cannot connect to (CRITICAL).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from checks.host.source import local_host_source
 from checks.secrets import Scrubber
 from checks.snmp.session import snmp_session
 from checks.snmp.settings import is_snmp_device
+from checks.sql.pool import SqlPool
+from checks.sql.settings import ENGINES, has_settings
 from checks.ssh.pool import SshPool
 from checks.status import Status
 from checks.target import Target
@@ -32,9 +37,11 @@ class RunConnections:
 
     def __init__(self, scrubber: Scrubber | None = None) -> None:
         self.ssh = SshPool(scrubber)
+        self.sql = SqlPool(scrubber)
 
     def close(self) -> None:
         self.ssh.close()
+        self.sql.close()
 
     def __enter__(self) -> RunConnections:
         return self
@@ -45,6 +52,9 @@ class RunConnections:
 
 def connections_for(target: Target, run: RunConnections | None = None) -> Mapping[str, Callable[[Target], Any]]:
     kinds: dict[str, Callable[[Target], Any]] = {"snmp": snmp_session}  # any target may be polled by SNMP
+    if run is not None:
+        # Where the inventory describes a database engine, the run shares one session per engine.
+        kinds.update({e: run.sql.factory(e) for e in ENGINES if has_settings(target, e)})
     if target.is_local:
         kinds["host"] = local_host_source
         return kinds
@@ -67,6 +77,8 @@ def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:
             Status.UNKNOWN,
             "checked by its Patrol agent (patrol_agent: true); a one-shot run cannot collect from agents",
         )
+    if any(has_settings(target, engine) for engine in ENGINES):
+        return None  # a database endpoint: its checks report a server they cannot reach (CRITICAL)
     if target.connection == SSH and target.vars.get("ssh_jump_host"):
         return None  # reached through the jump host, not directly: the connection reports failures
     unreachable = probe_tcp(target.address, target.port(SSH_PORT), timeout)
