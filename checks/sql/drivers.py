@@ -90,11 +90,14 @@ class MysqlDriver(Driver):
         version = version_number(text)
         timeout = getattr(self, "_statement_timeout", None)
         if timeout:
-            with conn.cursor() as cur:  # the server stops a statement we gave up on
+            cur = conn.cursor()  # the server stops a statement we gave up on
+            try:
                 if flavor == "mariadb":
                     cur.execute(f"SET SESSION max_statement_time = {timeout:g}")
                 elif version >= 50708:
                     cur.execute(f"SET SESSION max_execution_time = {int(timeout * 1000)}")
+            finally:
+                cur.close()
         return flavor, version
 
     def closed(self, conn: Any) -> bool:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from checks.errors import CheckUnavailable
 from checks.secrets import Scrubber
 from checks.sql.drivers import DRIVERS, Driver
 from checks.sql.errors import CannotConnect, QueryFailed
@@ -50,6 +51,8 @@ class SqlSession:
             self.close()
             try:
                 conn = self._connect(self.settings)
+            except CheckUnavailable:
+                raise  # no driver: this machine cannot check, the database may well be fine
             except Exception as exc:  # noqa: BLE001 - every driver failure to connect means the same
                 raise CannotConnect(self._reason(exc)) from None
             self._conn = conn

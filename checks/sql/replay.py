@@ -43,6 +43,10 @@ class ReplayCursor:
         self._rows: list[tuple] = []
 
     def execute(self, sql: str, params: Any = None) -> None:
+        if sql.startswith("SET SESSION "):  # a driver's session setting (statement timeout): no result
+            self.conn.executed.append(("SET", sql))
+            self.description, self._rows = None, []
+            return
         name = self.conn.by_sql.get(sql.strip())
         if name is None:
             raise RecordedError(f"no query with this SQL in the query data: {sql[:80]!r}")
