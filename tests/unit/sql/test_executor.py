@@ -7,7 +7,6 @@ import sys
 import pytest
 
 from checks.base import CheckContext
-from checks.errors import CheckUnavailable
 from checks.registry import default_registry
 from checks.sql.errors import CannotConnect, QueryFailed, SqlConfigError
 from checks.sql.executor import SqlSession
