@@ -66,3 +66,51 @@ def force_archive_failure(server: PostgresServer, timeout: float = 20.0) -> int:
 def statvfs_free(path: Path) -> int:
     st = os.statvfs(path)
     return st.f_bavail * st.f_frsize
+
+
+def start_standby(primary: PostgresServer) -> PostgresServer:
+    """A streaming replica of ``primary``: pg_basebackup -R into a fresh directory, started on its own port."""
+    import tempfile
+
+    from .pg import free_port
+
+    directory = Path(tempfile.mkdtemp(prefix="patrol-pg-standby-"))
+    standby = PostgresServer(directory, free_port(), primary.bin_dir, primary.as_user)
+    if standby.as_user:
+        shutil.chown(directory, user=standby.as_user, group=standby.as_user)
+    _run(
+        standby._command(
+            "pg_basebackup",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(standby.data_dir),
+            "-R",
+            "-X",
+            "stream",
+            "--no-sync",
+        ),
+        standby,
+    )
+    options = f"-p {standby.port} -c listen_addresses=127.0.0.1 -k {directory} -c fsync=off"
+    _run(
+        standby._command(
+            "pg_ctl", "-D", str(standby.data_dir), "-l", str(standby.log_file), "-w", "-o", options, "start"
+        ),
+        standby,
+    )
+    return standby
+
+
+def wait_streaming(primary: PostgresServer, timeout: float = 20.0) -> None:
+    with psycopg.connect(primary.dsn(), autocommit=True) as conn:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if conn.execute("SELECT 1 FROM pg_stat_replication WHERE state = 'streaming'").fetchall():
+                return
+            time.sleep(0.2)
+    raise AssertionError(f"the standby did not stream within {timeout} s:\n{primary.log()}")

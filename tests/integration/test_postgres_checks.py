@@ -248,3 +248,29 @@ def test_one_session_per_target_per_run(server, monitor_env):
                 (cond.MONITOR,),
             ).fetchall()
         assert sessions == 1
+
+
+def test_a_real_streaming_replica_seen_from_both_sides(server, monitor_env):
+    standby = cond.start_standby(server)
+    try:
+        cond.wait_streaming(server)
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS replicated AS SELECT generate_series(1, 1000) AS n")
+        primary = run("postgres_replication", target(server), {"min_replicas": 1})
+        assert primary["primary"].status is Status.OK and figures(primary["primary"])["replicas"] == 1
+        [replica] = [r for item, r in primary.items() if item.startswith("replica ")]
+        assert figures(replica)["streaming"] == 1 and replica.status is Status.OK, replica.summary
+        on_standby = run("postgres_replication", Target("pg2", dict(target(server).vars, postgres_port=standby.port)))
+        s = on_standby["standby"]
+        assert s.status is Status.OK and figures(s)["streaming"] == 1, s.summary
+        assert f"127.0.0.1:{server.port}" in s.summary
+    finally:
+        standby.stop()
+    # The replica is gone: the primary that expects one is CRITICAL.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        gone = run("postgres_replication", target(server), {"min_replicas": 1})
+        if gone["primary"].status is Status.CRITICAL:
+            break
+        time.sleep(0.3)
+    assert gone["primary"].status is Status.CRITICAL and "1 expected" in gone["primary"].summary
