@@ -71,18 +71,23 @@ class MysqlDriver(Driver):
 
     def connect(self, s: DbSettings) -> Any:
         pymysql = _import("pymysql", "mysql", "MySQL/MariaDB")
-        return pymysql.connect(
+        # PyMySQL's connect_timeout covers only the TCP connect; the server's greeting and the login
+        # are read under read_timeout. So the handshake gets the connect timeout (a port that accepts
+        # but never speaks costs connect_timeout, measured), and queries the statement timeout after.
+        conn = pymysql.connect(
             host=s.host,
             port=s.port,
             user=s.user,
             password=s.password or "",
             database=s.database,
             connect_timeout=s.connect_timeout,
-            read_timeout=s.statement_timeout + 1,
-            write_timeout=s.statement_timeout + 1,
+            read_timeout=s.connect_timeout,
+            write_timeout=s.connect_timeout,
             autocommit=True,
             charset="utf8mb4",
         )
+        conn._read_timeout = conn._write_timeout = s.statement_timeout + 1  # PyMySQL has no public setter
+        return conn
 
     def identify(self, conn: Any, row: dict) -> tuple[str, int]:
         text = str(row["version"])

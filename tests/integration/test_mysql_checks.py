@@ -3,7 +3,8 @@
 The account has what docs/databases.md grants: PROCESS, REPLICATION CLIENT, SELECT — which on
 MariaDB 10.5.9+ is not enough for SHOW SLAVE STATUS (it wants SLAVE MONITOR): the test shows that
 check UNKNOWN with the server's reason while the others work, then grants SLAVE MONITOR. Slow queries
-are made with long_query_time = 0 and SELECT SLEEP, a deadlock with two connections for real.
+are made with long_query_time = 0 and SELECT SLEEP, a deadlock with two connections, and a binlog
+replica of a second server, all for real.
 """
 
 from __future__ import annotations
@@ -211,3 +212,71 @@ def test_closed_port_is_critical_within_the_timeout():
     [r] = run("mysql_connections", tgt).values()
     assert r.status is Status.CRITICAL and "cannot connect" in r.summary
     assert time.monotonic() - start < 3
+
+
+def test_a_real_replica_running_then_its_source_gone():
+    """A MariaDB replica of a MariaDB source (binlog replication), seen by mysql_replication."""
+    try:
+        source = start_mariadb("--log-bin=binlog", "--server-id=1")
+    except MariadbError as exc:
+        pytest.fail(f"cannot start the source: {exc}", pytrace=False)
+    try:
+        replica = start_mariadb("--server-id=2", "--slave-net-timeout=5")
+    except MariadbError as exc:
+        source.stop()
+        pytest.fail(f"cannot start the replica: {exc}", pytrace=False)
+    try:
+        root_query(source, "CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 'repl-pw-123'")
+        root_query(source, "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'")
+        root_query(replica, f"CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'")
+        root_query(replica, f"GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT ON *.* TO '{USER}'@'127.0.0.1'")
+        root_query(
+            replica,
+            f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={source.port}, "
+            "MASTER_USER='repl', MASTER_PASSWORD='repl-pw-123', MASTER_CONNECT_RETRY=1, "
+            "MASTER_USE_GTID=slave_pos",
+        )
+        root_query(replica, "START SLAVE")
+        tgt = target(replica)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            [r] = run("mysql_replication", tgt, {"replica": True}).values()
+            if r.status is Status.OK:
+                break
+            time.sleep(0.3)
+        assert r.status is Status.OK, r.summary
+        assert r.item == "source 127.0.0.1" and figures(r) == {"running": 1, "lag": 0}
+        source.stop()  # the source goes away: the IO thread stops running (Connecting)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            [gone] = run("mysql_replication", tgt).values()
+            if gone.status is Status.CRITICAL:
+                break
+            time.sleep(0.5)
+        assert gone.status is Status.CRITICAL and "IO thread Connecting" in gone.summary, gone.summary
+        assert figures(gone)["running"] == 0
+    finally:
+        replica.stop()
+        source.stop()
+
+
+def test_a_server_that_never_answers_is_critical_within_the_connect_timeout():
+    import socket
+
+    with socket.socket() as silent:  # the kernel accepts the TCP connection; no MySQL greeting ever comes
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        tgt = Target(
+            "hung",
+            {
+                "mysql_host": "127.0.0.1",
+                "mysql_port": silent.getsockname()[1],
+                "mysql_user": "x",
+                "mysql_connect_timeout": 2,
+            },
+        )
+        start = time.monotonic()
+        [r] = run("mysql_connections", tgt).values()
+        took = time.monotonic() - start
+    assert r.status is Status.CRITICAL and "cannot connect" in r.summary
+    assert 1.5 <= took < 6, took
