@@ -19,8 +19,10 @@ from checks.sql.drivers import DRIVERS, Driver
 from checks.sql.errors import CannotConnect, QueryFailed
 from checks.sql.queries import load_queries, shape
 from checks.sql.settings import DbSettings
+from checks.timeouts import CallTimedOut, call_with_timeout
 
 Connector = Callable[[DbSettings], Any]
+CONNECT_MARGIN = 1.0  # seconds the driver gets beyond its own connect timeout before we give up on it
 
 
 class SqlSession:
@@ -50,7 +52,18 @@ class SqlSession:
                 return self
             self.close()
             try:
-                conn = self._connect(self.settings)
+                # A backstop over the driver's own connect timeout: python-oracledb's thin mode bounds
+                # only the TCP connect, and waits forever on a port that accepts but never answers
+                # (measured). An abandoned attempt's thread ends when the peer closes or the OS gives up.
+                conn = call_with_timeout(
+                    lambda: self._connect(self.settings),
+                    self.settings.connect_timeout + CONNECT_MARGIN,
+                    f"connect {self.settings.engine} {self.settings.endpoint}",
+                )
+            except CallTimedOut:
+                raise CannotConnect(
+                    f"no answer from {self.settings.endpoint} within {self.settings.connect_timeout:g} s"
+                ) from None
             except CheckUnavailable:
                 raise  # no driver: this machine cannot check, the database may well be fine
             except Exception as exc:  # noqa: BLE001 - every driver failure to connect means the same
