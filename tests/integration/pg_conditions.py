@@ -21,13 +21,14 @@ NOPRIV = "patrol_nopriv"
 PASSWORD = "Mon1tor-S3cret-pw"  # only for the private server; the tests check it never shows up
 
 
-def prepare(server: PostgresServer) -> None:
+def prepare(server: PostgresServer, failing_archive: bool = True) -> None:
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         for role in (MONITOR, NOPRIV):
             conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'")
         conn.execute(f"GRANT pg_monitor TO {MONITOR}")
-        conn.execute("ALTER SYSTEM SET archive_mode = 'on'")
-        conn.execute("ALTER SYSTEM SET archive_command = 'false'")  # every WAL segment fails to archive
+        if failing_archive:  # (pg_basebackup would wait for archiving forever: not on a replica's primary)
+            conn.execute("ALTER SYSTEM SET archive_mode = 'on'")
+            conn.execute("ALTER SYSTEM SET archive_command = 'false'")  # every WAL segment fails to archive
         conn.execute("ALTER SYSTEM SET max_wal_senders = 5")
     # The monitoring roles must give a password (so a wrong one is refused); postgres stays trusted.
     hba = server.data_dir / "pg_hba.conf"
