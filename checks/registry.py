@@ -53,6 +53,15 @@ BUILTIN = {
     "oracle_invalid_objects": "checks.oracle.recovery:OracleInvalidObjectsCheck",
     "oracle_alert_log": "checks.oracle.alert_log:OracleAlertLogCheck",
     "oracle_dataguard": "checks.oracle.dataguard:OracleDataguardCheck",
+    "ping": "checks.links.ping:PingCheck",
+    "tcp_connect": "checks.links.tcp:TcpConnectCheck",
+    "http": "checks.links.http:HttpCheck",
+    "nagios": "checks.plugins.nagios:NagiosCheck",
+    "backup_files": "checks.backup.files:BackupFilesCheck",
+    "backup_log": "checks.backup.log:BackupLogCheck",
+    "restic": "checks.backup.restic:ResticCheck",
+    "borg": "checks.backup.borg:BorgCheck",
+    "pgbackrest": "checks.backup.pgbackrest:PgbackrestCheck",
 }
 
 

@@ -6,10 +6,11 @@ the run's SSH connection to the target, and "ssh" is that connection itself (``s
 remote target is probed first, so an unreachable host is reported as such (CRITICAL, with the
 reason) rather than as a check that merely could not run. SNMP devices (``checks.snmp.settings.
 is_snmp_device``) are neither probed over TCP nor given SSH connections; every target gets the
-"snmp" connection, and the snmp_* checks report an unreachable device themselves. A target with
-``postgres_*``, ``mysql_*`` or ``oracle_*`` variables gets that engine's session (checks.sql.pool: one
-per target and engine per run) and is not probed over SSH first — a database endpoint need not run
-sshd — so its database checks report a server they cannot connect to (CRITICAL).
+"snmp" connection, and the snmp_* checks report an unreachable device themselves. Checks that reach the
+target themselves (``own_connection``: the link checks and nagios) are not held back by the SSH probe.
+The database checks are such checks too (a database endpoint need not run sshd: they report a server
+they cannot connect to as CRITICAL); a target with ``postgres_*``, ``mysql_*`` or ``oracle_*``
+variables gets that engine's session (checks.sql.pool: one per target and engine per run).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from checks.backup.shell import local_shell, ssh_shell
 from checks.host.source import local_host_source
 from checks.secrets import Scrubber
 from checks.snmp.session import snmp_session
@@ -57,11 +59,20 @@ def connections_for(target: Target, run: RunConnections | None = None) -> Mappin
         kinds.update({e: run.sql.factory(e) for e in ENGINES if has_settings(target, e)})
     if target.is_local:
         kinds["host"] = local_host_source
+        kinds["shell"] = local_shell  # files and commands on this machine (the backup checks)
         return kinds
     if target.connection == SSH and not target.has_agent and run is not None and not is_snmp_device(target):
         kinds["host"] = run.ssh.host_source
         kinds["ssh"] = run.ssh.connection
+        kinds["shell"] = ssh_shell(run.ssh.connection)
     return kinds
+
+
+def reaches_itself(target: Target, check: Any) -> bool:
+    """True for a check that reaches the target by itself (``own_connection``: ping, http, tcp_connect,
+    nagios) on a target without an agent: it runs here whether or not the target answers SSH. On an
+    agent host it runs on the agent, like every other check."""
+    return getattr(check, "own_connection", False) is True and not target.has_agent
 
 
 def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:
@@ -77,8 +88,6 @@ def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:
             Status.UNKNOWN,
             "checked by its Patrol agent (patrol_agent: true); a one-shot run cannot collect from agents",
         )
-    if any(has_settings(target, engine) for engine in ENGINES):
-        return None  # a database endpoint: its checks report a server they cannot reach (CRITICAL)
     if target.connection == SSH and target.vars.get("ssh_jump_host"):
         return None  # reached through the jump host, not directly: the connection reports failures
     unreachable = probe_tcp(target.address, target.port(SSH_PORT), timeout)

@@ -26,6 +26,9 @@ from checks.status import Status
 class SqlCheck(Check):
     engine: ClassVar[str] = ""
     default_timeout: ClassVar[float] = 30.0
+    # The check reaches the database itself: the runner does not probe the target over SSH first (a
+    # database endpoint need not run sshd), and a server it cannot reach is its own CRITICAL result.
+    own_connection: ClassVar[bool] = True
 
     def run(self, ctx: CheckContext, params: Any) -> Iterable[Outcome]:
         own: SqlPool | None = None

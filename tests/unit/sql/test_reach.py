@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from checks.target import Target
 from collector import reach
-from collector.reach import blocked, connections_for
+from checks.registry import default_registry
+from collector.reach import connections_for, reaches_itself
 
 
 def test_a_database_target_gets_its_engines_sessions_only():
@@ -15,6 +16,9 @@ def test_a_database_target_gets_its_engines_sessions_only():
         assert "postgres" not in connections_for(Target("web", {}), run)
 
 
-def test_a_database_endpoint_is_not_probed_over_ssh():
-    # Port 22 of 127.0.0.1 need not answer: the database checks report reachability themselves.
-    assert blocked(Target("db", {"ansible_host": "127.0.0.1", "postgres_port": 1})) is None
+def test_database_checks_are_not_held_back_by_the_ssh_probe():
+    # Port 22 of a database endpoint need not answer: the database checks report reachability themselves.
+    db = Target("db", {"ansible_host": "127.0.0.1", "postgres_port": 1})
+    for name in ("postgres_connections", "mysql_connections", "oracle_tablespaces"):
+        assert reaches_itself(db, default_registry().get(name))
+    assert not reaches_itself(db, default_registry().get("disk"))
