@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from checks.registry import default_registry
 from checks.target import Target
 from collector import reach
-from checks.registry import default_registry
 from collector.reach import connections_for, reaches_itself
 
 
