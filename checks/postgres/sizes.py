@@ -62,8 +62,8 @@ class PostgresTablespacesCheck(PostgresCheck):
     Params = PostgresTablespacesParams
     metrics = {
         "size": "tablespace size (bytes)",
-        "fs_used": "space used of the file system holding the tablespace (%), when the check runs on the DB host",
-        "fs_free": "space available on that file system (bytes), when known",
+        "used": "space used of the file system holding the tablespace (%), when the check runs on the DB host",
+        "free": "space available on that file system (bytes), when known",
     }
     example = "- postgres_tablespaces: {warning: 80, critical: 90, size_warning: 1TiB}"
 
@@ -90,8 +90,8 @@ class PostgresTablespacesCheck(PostgresCheck):
                     free = st.f_bavail * st.f_frsize
                     usable = (st.f_blocks - st.f_bfree + st.f_bavail) * st.f_frsize  # as df computes it
                     used = percent(usable - free, usable)
-                    figures += [metric("fs_used", used, "%"), metric("fs_free", free, "B")]
-                    levels["fs_used"] = Levels(params.warning, params.critical)
+                    figures += [metric("used", used, "%"), metric("free", free, "B")]
+                    levels["used"] = Levels(params.warning, params.critical)
                     summary += f"; its file system {used:.1f}% used, {format_bytes(free)} free"
             yield Outcome(item=row["name"], summary=summary, metrics=figures, levels=levels, status=status)
 

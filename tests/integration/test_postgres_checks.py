@@ -105,17 +105,17 @@ def test_tablespace_size_and_its_file_system_free_space(server, monitor_env):
     r = run("postgres_tablespaces", target(server))
     ts = r["patrol_ts"]
     assert str(location) in ts.summary
-    free = figures(ts)["fs_free"]
+    free = figures(ts)["free"]
     assert free == pytest.approx(cond.statvfs_free(location), rel=0.02)  # statvfs of that directory, here
     st = os.statvfs(location)
     usable = (st.f_blocks - st.f_bfree + st.f_bavail) * st.f_frsize
-    assert figures(ts)["fs_used"] == pytest.approx(100 * (usable - st.f_bavail * st.f_frsize) / usable, abs=0.5)
+    assert figures(ts)["used"] == pytest.approx(100 * (usable - st.f_bavail * st.f_frsize) / usable, abs=0.5)
     with psycopg.connect(server.dsn()) as conn:
         [(size,)] = conn.execute("SELECT pg_tablespace_size('patrol_ts')").fetchall()
     assert figures(ts)["size"] == size
     assert {"pg_default", "pg_global"} <= set(r)
     # The built-in tablespaces live in the data directory: statvfs'ed there.
-    assert str(server.data_dir) in r["pg_default"].summary and "fs_free" in figures(r["pg_default"])
+    assert str(server.data_dir) in r["pg_default"].summary and "free" in figures(r["pg_default"])
 
 
 def test_a_long_open_transaction_is_reported(server, monitor_env):
