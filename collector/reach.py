@@ -8,6 +8,9 @@ reason) rather than as a check that merely could not run. SNMP devices (``checks
 is_snmp_device``) are neither probed over TCP nor given SSH connections; every target gets the
 "snmp" connection, and the snmp_* checks report an unreachable device themselves. Checks that reach the
 target themselves (``own_connection``: the link checks and nagios) are not held back by the SSH probe.
+The database checks are such checks too (a database endpoint need not run sshd: they report a server
+they cannot connect to as CRITICAL); a target with ``postgres_*``, ``mysql_*`` or ``oracle_*``
+variables gets that engine's session (checks.sql.pool: one per target and engine per run).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from checks.host.source import local_host_source
 from checks.secrets import Scrubber
 from checks.snmp.session import snmp_session
 from checks.snmp.settings import is_snmp_device
+from checks.sql.pool import SqlPool
+from checks.sql.settings import ENGINES, has_settings
 from checks.ssh.pool import SshPool
 from checks.status import Status
 from checks.target import Target
@@ -34,9 +39,11 @@ class RunConnections:
 
     def __init__(self, scrubber: Scrubber | None = None) -> None:
         self.ssh = SshPool(scrubber)
+        self.sql = SqlPool(scrubber)
 
     def close(self) -> None:
         self.ssh.close()
+        self.sql.close()
 
     def __enter__(self) -> RunConnections:
         return self
@@ -47,6 +54,9 @@ class RunConnections:
 
 def connections_for(target: Target, run: RunConnections | None = None) -> Mapping[str, Callable[[Target], Any]]:
     kinds: dict[str, Callable[[Target], Any]] = {"snmp": snmp_session}  # any target may be polled by SNMP
+    if run is not None:
+        # Where the inventory describes a database engine, the run shares one session per engine.
+        kinds.update({e: run.sql.factory(e) for e in ENGINES if has_settings(target, e)})
     if target.is_local:
         kinds["host"] = local_host_source
         kinds["shell"] = local_shell  # files and commands on this machine (the backup checks)

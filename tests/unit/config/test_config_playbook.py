@@ -218,7 +218,7 @@ def test_structure_problems(write, registry):
     path = write("play.yaml", """
         name: p
         schedul: "@every 1m"
-        report: {formats: [html, pdf], language: fr}
+        report: {formats: [html, docx], language: fr}
         tasks:
           - name: t
             host: all
@@ -227,7 +227,7 @@ def test_structure_problems(write, registry):
         """)
     problems = problems_of(path, registry)
     assert (2, "schedul: unknown key 'schedul' (did you mean 'schedule'?)") in problems
-    assert any(line == 3 and "report.formats[1]" in text and "'pdf'" in text for line, text in problems)
+    assert any(line == 3 and "report.formats[1]" in text and "'docx'" in text for line, text in problems)
     assert any(line == 3 and "report.language" in message for line, message in problems)
     assert (5, "tasks[0].hosts: Field required") in problems
     assert (6, "tasks[0].host: unknown key 'host' (did you mean 'hosts'?)") in problems
