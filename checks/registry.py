@@ -32,6 +32,8 @@ BUILTIN = {
     "snmp_interfaces": "checks.snmp.interfaces:SnmpInterfacesCheck",
     "snmp_device": "checks.snmp.device:SnmpDeviceCheck",
     "snmp_get": "checks.snmp.get:SnmpGetCheck",
+    "tomcat_threads": "checks.middleware.tomcat:TomcatThreadsCheck",
+    "tomcat_memory": "checks.middleware.tomcat:TomcatMemoryCheck",
 }
 
 

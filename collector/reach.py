@@ -6,7 +6,9 @@ the run's SSH connection to the target, and "ssh" is that connection itself (``s
 remote target is probed first, so an unreachable host is reported as such (CRITICAL, with the
 reason) rather than as a check that merely could not run. SNMP devices (``checks.snmp.settings.
 is_snmp_device``) are neither probed over TCP nor given SSH connections; every target gets the
-"snmp" connection, and the snmp_* checks report an unreachable device themselves.
+"snmp" connection, and the snmp_* checks report an unreachable device themselves. Middleware
+endpoints (``checks.middleware.http.is_http_service``: ``tomcat_url``, ``jolokia_url``, ``weblogic_url``
+or ``connection: http``) are not probed either: their checks speak HTTP and report a dead server.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from checks.host.source import local_host_source
+from checks.middleware.http import is_http_service
 from checks.secrets import Scrubber
 from checks.snmp.session import snmp_session
 from checks.snmp.settings import is_snmp_device
@@ -48,7 +51,8 @@ def connections_for(target: Target, run: RunConnections | None = None) -> Mappin
     if target.is_local:
         kinds["host"] = local_host_source
         return kinds
-    if target.connection == SSH and not target.has_agent and run is not None and not is_snmp_device(target):
+    if target.connection == SSH and not target.has_agent and run is not None and not is_snmp_device(target) \
+            and not is_http_service(target):
         kinds["host"] = run.ssh.host_source
         kinds["ssh"] = run.ssh.connection
     return kinds
@@ -67,6 +71,8 @@ def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:
             Status.UNKNOWN,
             "checked by its Patrol agent (patrol_agent: true); a one-shot run cannot collect from agents",
         )
+    if is_http_service(target):
+        return None  # polled over HTTP: each check reports an unreachable server (CRITICAL) itself
     if target.connection == SSH and target.vars.get("ssh_jump_host"):
         return None  # reached through the jump host, not directly: the connection reports failures
     unreachable = probe_tcp(target.address, target.port(SSH_PORT), timeout)
