@@ -34,6 +34,7 @@ BUILTIN = {
     "snmp_get": "checks.snmp.get:SnmpGetCheck",
     "tomcat_threads": "checks.middleware.tomcat:TomcatThreadsCheck",
     "tomcat_memory": "checks.middleware.tomcat:TomcatMemoryCheck",
+    "jolokia": "checks.middleware.jolokia:JolokiaCheck",
 }
 
 

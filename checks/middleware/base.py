@@ -36,6 +36,8 @@ class HttpCheck(Check):
         with HttpClient(ctx, ep) as client:
             try:
                 yield from self.poll(ctx, client, params)
+            except EndpointConfigError as exc:  # a profile or parameter only the run can check
+                yield Outcome(summary=f"cannot check: {exc}", status=Status.UNKNOWN, collected=False)
             except EndpointUnreachable as exc:
                 yield Outcome(summary=f"unreachable: {exc}", status=Status.CRITICAL, collected=False)
             except EndpointDenied as exc:
