@@ -35,6 +35,8 @@ BUILTIN = {
     "tomcat_threads": "checks.middleware.tomcat:TomcatThreadsCheck",
     "tomcat_memory": "checks.middleware.tomcat:TomcatMemoryCheck",
     "jolokia": "checks.middleware.jolokia:JolokiaCheck",
+    "weblogic_threads": "checks.middleware.weblogic:WeblogicThreadsCheck",
+    "weblogic_jdbc": "checks.middleware.weblogic:WeblogicJdbcCheck",
 }
 
 

@@ -86,6 +86,7 @@ def required_params():
     return {
         "ssh_command": {"command": "/usr/lib/nagios/plugins/check_http -H localhost"},
         "snmp_get": {"oids": [{"oid": "1.3.6.1.2.1.1.3.0", "name": "sys_uptime"}]},
+        "jolokia": {"profile": "tomcat"},
     }
 
 

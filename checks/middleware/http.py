@@ -164,7 +164,11 @@ class HttpClient:
             raise EndpointError(f"{url}: HTTP {status}, redirected to {response.headers.get('Location', '?')}; "
                                 f"give {self.endpoint.prefix}_url the final address")  # fmt: skip
         if status != 200:
-            raise EndpointError(f"{url}: HTTP {status} {response.reason or ''}".rstrip())
+            # The start of the body usually says why (a servlet's error page, a JSON error document).
+            said = " ".join(response.content[:200].decode("utf-8", "replace").split())
+            raise EndpointError(
+                f"{url}: HTTP {status} {response.reason or ''}".rstrip() + (f": {said}" if said else "")
+            )
         response.elapsed_seconds = elapsed  # type: ignore[attr-defined]
         return response
 
