@@ -104,7 +104,8 @@ def test_a_missing_mbean_is_one_unknown_item_and_an_optional_one_is_skipped(tmp_
         textwrap.dedent("""
         name: mixed
         reads:
-          - {mbean: "com.bea:Type=ThreadPoolRuntime,*", item: stuck, metrics: [{name: stuck, attribute: StuckThreadCount}]}
+          - {mbean: "com.bea:Type=ThreadPoolRuntime,*", item: stuck,
+             metrics: [{name: stuck, attribute: StuckThreadCount}]}
           - {mbean: "com.bea:Type=ThreadPoolRuntime,*", item: opt, optional: true,
              metrics: [{name: stuck2, attribute: StuckThreadCount}]}
           - mbean: "Catalina:type=ThreadPool,name=*"
@@ -180,7 +181,8 @@ def test_a_bad_profile_file_names_the_file_and_the_field(tmp_path):
 
 def test_a_site_profile_replaces_a_shipped_one_of_the_same_name(tmp_path):
     (tmp_path / "tomcat.yaml").write_text(
-        'name: tomcat\nreads: [{mbean: "java.lang:type=Threading", item: t, metrics: [{name: n, attribute: ThreadCount}]}]\n'
+        'name: tomcat\nreads: [{mbean: "java.lang:type=Threading", item: t,\n'
+        '  metrics: [{name: n, attribute: ThreadCount}]}]\n'
     )
     assert [r.mbean for r in jp.load_profiles([str(tmp_path)])["tomcat"].reads] == ["java.lang:type=Threading"]
 
