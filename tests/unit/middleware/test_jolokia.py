@@ -182,7 +182,7 @@ def test_a_bad_profile_file_names_the_file_and_the_field(tmp_path):
 def test_a_site_profile_replaces_a_shipped_one_of_the_same_name(tmp_path):
     (tmp_path / "tomcat.yaml").write_text(
         'name: tomcat\nreads: [{mbean: "java.lang:type=Threading", item: t,\n'
-        '  metrics: [{name: n, attribute: ThreadCount}]}]\n'
+        "  metrics: [{name: n, attribute: ThreadCount}]}]\n"
     )
     assert [r.mbean for r in jp.load_profiles([str(tmp_path)])["tomcat"].reads] == ["java.lang:type=Threading"]
 
