@@ -1,6 +1,6 @@
 """A private Tomcat 10 for tests: loopback only, a generated manager-status user, stopped by PID.
 
-    server = start_tomcat(directory, password="...", jolokia=True)
+    server = start_tomcat(password="...", jolokia=True)
     server.url                 # http://127.0.0.1:PORT
     server.stop()
 
@@ -19,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,7 @@ class TomcatServer:
     password: str
     process: subprocess.Popen
     user: str = USER
+    owns_directory: Path | None = None  # made by start_tomcat: removed by stop
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -156,6 +158,8 @@ class TomcatServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+        if self.owns_directory is not None:
+            shutil.rmtree(self.owns_directory, ignore_errors=True)
 
 
 def build_base(base: Path, port: int, password: str, jolokia_jar: Path | None) -> None:
@@ -176,9 +180,26 @@ def build_base(base: Path, port: int, password: str, jolokia_jar: Path | None) -
     subprocess.run(["chown", "-R", "tomcat:", str(base)], check=True)
 
 
-def start_tomcat(directory: Path, password: str, jolokia: bool = False, cache: Path | None = None) -> TomcatServer:
+def start_tomcat(password: str, jolokia: bool = False, directory: Path | None = None) -> TomcatServer:
+    """Start a server in ``directory`` (default: a new one under /tmp, removed by ``stop``).
+
+    The tomcat user must reach the directory: pytest's own temporary directories are private to root.
+    """
     ensure_packages()
-    jar = jakarta_jolokia(cache or directory) if jolokia else None
+    owns = directory is None
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="patrol-tomcat-"))
+        directory.chmod(0o755)
+    try:
+        return _start(directory, password, jolokia, owns)
+    except BaseException:
+        if owns:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
+
+
+def _start(directory: Path, password: str, jolokia: bool, owns: bool) -> TomcatServer:
+    jar = jakarta_jolokia(directory) if jolokia else None
     base = directory / "catalina-base"
     port = free_port()
     build_base(base, port, password, jar)
@@ -194,7 +215,7 @@ def start_tomcat(directory: Path, password: str, jolokia: bool = False, cache: P
         stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     console.close()
-    server = TomcatServer(base, port, password, process)
+    server = TomcatServer(base, port, password, process, owns_directory=directory if owns else None)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
