@@ -59,10 +59,18 @@ class JolokiaCheck(HttpCheck):
         "gc_collections": "garbage collections per second between polls",
         "jdbc_active": "active connections of a JDBC pool, of its maximum or capacity (%)",
         "jdbc_active_connections": "active connections of a JDBC pool",
+        "jdbc_max_connections": "a JDBC pool's maximum connections",
+        "jdbc_in_use_connections": "connections of a JDBC pool in use (WildFly)",
+        "jdbc_available_connections": "connections a JDBC pool can still hand out (WildFly)",
+        "jdbc_capacity": "connections in a JDBC pool now (WebLogic CurrCapacity)",
+        "jdbc_waiting": "requests waiting for a JDBC connection",
         "stuck_threads": "WebLogic stuck threads",
         "hogging_threads": "WebLogic hogging threads",
-        "...": "whatever the profile names (see docs/middleware.md)",
-    }
+        "execute_threads": "WebLogic execute threads in the self-tuning pool",
+        "idle_threads": "WebLogic idle execute threads",
+        "pending_requests": "WebLogic user requests waiting for a thread",
+        "jvm_threads": "live JVM threads",
+    }  # the shipped profiles' metrics; a site profile adds its own (docs/middleware.md)
     example = "- jolokia: {profile: tomcat, thresholds: {thread_busy: {warning: 70, critical: 85}}}"
 
     def poll(self, ctx: CheckContext, client: HttpClient, params: JolokiaParams) -> Iterator[Outcome]:

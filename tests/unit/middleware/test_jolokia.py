@@ -38,6 +38,11 @@ def test_every_shipped_profile_loads_and_names_unique_metrics():
         assert all(r.attributes() for r in profile.reads)
 
 
+def test_every_metric_of_the_shipped_profiles_is_described_for_the_reference():
+    named = {m.name for p in jp.load_profiles().values() for r in p.reads for m in r.metrics}
+    assert named == set(JolokiaCheck.metrics)
+
+
 def test_one_bulk_post_per_poll_reads_every_mbean_of_the_profile():
     profile = jp.load_profiles()["tomcat"]
     with Replay(answering("jolokia-tomcat10-profile.json"), user="monitor", password=PASSWORD) as server:
