@@ -17,7 +17,6 @@ Failures are classified once, here, so every check reports them the same way:
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -127,7 +126,6 @@ class HttpClient:
 
     def request(self, method: str, url: str, role_hint: str = "", **kwargs: Any) -> requests.Response:
         budget = self.budget()
-        start = time.monotonic()
 
         def call() -> requests.Response:
             # requests' timeout bounds each socket wait, not the whole exchange, so the body is read
@@ -154,7 +152,6 @@ class HttpClient:
             raise EndpointUnreachable(f"{url}: {_root_cause(exc)}") from None
         except requests.RequestException as exc:
             raise EndpointError(f"{url}: {exc.__class__.__name__}: {_root_cause(exc)}") from None
-        elapsed = time.monotonic() - start
         status = response.status_code
         if status in (401, 403):
             role = f"; the user needs the {role_hint} role" if role_hint and status == 403 else ""
@@ -169,7 +166,6 @@ class HttpClient:
             raise EndpointError(
                 f"{url}: HTTP {status} {response.reason or ''}".rstrip() + (f": {said}" if said else "")
             )
-        response.elapsed_seconds = elapsed  # type: ignore[attr-defined]
         return response
 
     def get(self, url: str, role_hint: str = "", **kwargs: Any) -> requests.Response:
