@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from checks.base import CheckContext, Outcome, metric
 from checks.errors import ConfigError
@@ -27,7 +27,9 @@ from checks.units import format_value
 PATTERN_CHARS = ("*", "?")
 
 
-class LevelsOverride(CheckParams):
+class LevelsOverride(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
     warning: UpperLimit | None = None
     critical: UpperLimit | None = None
 

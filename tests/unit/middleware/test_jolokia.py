@@ -195,3 +195,18 @@ def test_a_site_profile_replaces_a_shipped_one_of_the_same_name(tmp_path):
 def test_object_name_key_properties_handle_quotes_commas_and_escapes():
     props = jp.key_properties('Catalina:type=DataSource,name="jdbc/a,b=c",context=/app,q="x\\"y"')
     assert props == {"domain": "Catalina", "type": "DataSource", "name": "jdbc/a,b=c", "context": "/app", "q": 'x"y'}
+
+
+def test_a_changed_site_profile_is_read_again(tmp_path):
+    path = tmp_path / "app.yaml"
+    text = (
+        'name: app\nreads: [{mbean: "java.lang:type=Threading", item: t,\n'
+        "  metrics: [{name: %s, attribute: ThreadCount}]}]\n"
+    )
+    path.write_text(text % "first")
+    assert jp.load_profiles([str(tmp_path)])["app"].reads[0].metrics[0].name == "first"
+    path.write_text(text % "second_name")  # a different size, so a different stamp even within one mtime tick
+    assert jp.load_profiles([str(tmp_path)])["app"].reads[0].metrics[0].name == "second_name"
+    path.write_text(text.replace("ThreadCount}", "ThreadCount, unit: MB}") % "third")
+    with pytest.raises(ConfigError, match="unit"):
+        jp.load_profiles([str(tmp_path)])
