@@ -27,6 +27,7 @@ from apscheduler.triggers.base import BaseTrigger
 
 from agent import __version__
 from agent.plan import Plan, PlanEntry
+from checks.backup.shell import local_shell
 from checks.base import Check, CheckContext, failure_result
 from checks.errors import CheckUnavailable, ConfigError
 from checks.host.source import local_host_source
@@ -121,8 +122,8 @@ class CheckRunner:
         if prepared.error is not None or prepared.check is None or prepared.params is None:
             reason = prepared.error or "the check could not be prepared"
             return [failure_result(self.target.name, prepared.check_name, Status.UNKNOWN, reason)]
-        ctx = CheckContext(target=self.target, connections={"host": local_host_source}, rates=self.rates,
-                           scrubber=self.scrubber)
+        ctx = CheckContext(target=self.target, connections={"host": local_host_source, "shell": local_shell},
+                           rates=self.rates, scrubber=self.scrubber)
         try:
             return prepared.check.execute(ctx, prepared.params)
         except Exception as exc:  # noqa: BLE001 - execute does not raise; if it ever does, report it

@@ -37,6 +37,11 @@ BUILTIN = {
     "jolokia": "checks.middleware.jolokia:JolokiaCheck",
     "weblogic_threads": "checks.middleware.weblogic:WeblogicThreadsCheck",
     "weblogic_jdbc": "checks.middleware.weblogic:WeblogicJdbcCheck",
+    "backup_files": "checks.backup.files:BackupFilesCheck",
+    "backup_log": "checks.backup.log:BackupLogCheck",
+    "restic": "checks.backup.restic:ResticCheck",
+    "borg": "checks.backup.borg:BorgCheck",
+    "pgbackrest": "checks.backup.pgbackrest:PgbackrestCheck",
 }
 
 

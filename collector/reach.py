@@ -17,6 +17,7 @@ import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from checks.backup.shell import local_shell, ssh_shell
 from checks.host.source import local_host_source
 from checks.middleware.http import is_http_service
 from checks.secrets import Scrubber
@@ -50,11 +51,13 @@ def connections_for(target: Target, run: RunConnections | None = None) -> Mappin
     kinds: dict[str, Callable[[Target], Any]] = {"snmp": snmp_session}  # any target may be polled by SNMP
     if target.is_local:
         kinds["host"] = local_host_source
+        kinds["shell"] = local_shell  # files and commands on this machine (the backup checks)
         return kinds
     if target.connection == SSH and not target.has_agent and run is not None and not is_snmp_device(target) \
             and not is_http_service(target):
         kinds["host"] = run.ssh.host_source
         kinds["ssh"] = run.ssh.connection
+        kinds["shell"] = ssh_shell(run.ssh.connection)
     return kinds
 
 

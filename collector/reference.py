@@ -32,12 +32,27 @@ def check_reference(registry: Registry) -> str:
             default = f"`{check.default_timeout:g}`" if field == "timeout" else _default(info)
             description = (info.description or schema["properties"].get(field, {}).get("description", "")).strip()
             parts.append(f"| `{field}` | {default} | {description} |\n")
+            parts.extend(_nested_rows(field, info))
         if check.metrics:
             parts.append("\n| metric | meaning |\n|---|---|\n")
             parts.extend(f"| `{m}` | {text} |\n" for m, text in check.metrics.items())
         if check.example:
             parts.append(f"\nExample task entry:\n\n```yaml\nchecks:\n  {check.example}\n```\n")
     return "".join(parts)
+
+
+def _nested_rows(field: str, info: Any) -> list[str]:
+    """Rows for the fields of a list of models (the backup checks' ``jobs``), written ``jobs[].name``."""
+    from pydantic import BaseModel
+
+    args = getattr(info.annotation, "__args__", ()) or ()
+    inner = args[0] if len(args) == 1 else None
+    if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+        return []
+    rows = []
+    for name, sub in inner.model_fields.items():
+        rows.append(f"| `{field}[].{name}` | {_default(sub)} | {(sub.description or '').strip()} |\n")
+    return rows
 
 
 def _default(info: Any) -> str:

@@ -87,6 +87,10 @@ def required_params():
         "ssh_command": {"command": "/usr/lib/nagios/plugins/check_http -H localhost"},
         "snmp_get": {"oids": [{"oid": "1.3.6.1.2.1.1.3.0", "name": "sys_uptime"}]},
         "jolokia": {"profile": "tomcat"},
+        "backup_files": {"jobs": [{"name": "dumps", "directory": "/var/backups"}]},
+        "backup_log": {"jobs": [{"name": "nightly", "path": "/var/log/backup.log", "success": "completed"}]},
+        "restic": {"repository": "/srv/restic"},
+        "borg": {"repository": "/srv/borg"},
     }
 
 

@@ -105,8 +105,13 @@ class SshConnection:
             raise
         return transport
 
-    def run(self, command: str, timeout: float | None = None, limit: int = 16 * 1024 * 1024) -> CommandResult:
+    def run(
+        self, command: str, timeout: float | None = None, limit: int = 16 * 1024 * 1024, stdin: bytes | None = None
+    ) -> CommandResult:
         """Run ``command`` through the login shell; stdout is read fully (up to ``limit`` bytes), then stderr.
+
+        ``stdin`` is sent, then the input closed: how secrets reach a remote command without appearing
+        on its command line (sshd passes on only the environment variables its AcceptEnv names).
 
         Raises TimeoutError when the command has not finished within ``timeout`` (default: ssh_timeout).
         """
@@ -118,6 +123,9 @@ class SshConnection:
             raise SshError(f"{self.settings.endpoint}: cannot open a session: {exc}") from None
         try:
             channel.exec_command(command)
+            if stdin is not None:
+                channel.sendall(stdin)
+                channel.shutdown_write()
             stdout = _read(channel.recv, deadline, limit, command, timeout, channel)
             stderr = _read(channel.recv_stderr, deadline, 64 * 1024, command, timeout, channel)
             if not channel.status_event.wait(max(0.0, deadline - time.monotonic())):

@@ -96,5 +96,6 @@ def test_every_target_gets_an_snmp_connection_and_snmp_devices_no_ssh():
     with reach.RunConnections() as run:
         assert set(reach.connections_for(target(connection="snmp"), run)) == {"snmp"}
         assert set(reach.connections_for(target(snmp_version="2c"), run)) == {"snmp"}
-        assert set(reach.connections_for(target(snmp_version="2c", connection="ssh"), run)) == {"snmp", "host", "ssh"}
-        assert set(reach.connections_for(Target("l", {"connection": "local"}), run)) == {"snmp", "host"}
+        ssh_target = target(snmp_version="2c", connection="ssh")
+        assert set(reach.connections_for(ssh_target, run)) == {"snmp", "host", "ssh", "shell"}
+        assert set(reach.connections_for(Target("l", {"connection": "local"}), run)) == {"snmp", "host", "shell"}
