@@ -43,7 +43,7 @@ def test_a_server_that_accepts_and_never_answers_is_critical_within_its_timeout(
         took = time.monotonic() - start
     assert (result.status, result.collected) == (Status.CRITICAL, False)
     assert "no answer within 1 s" in result.summary
-    assert took < 2.5
+    assert took < 3.0, (took, result.summary)  # 1 s, 0.2 s grace, slack for two busy shared cores
 
 
 def test_the_check_timeout_bounds_the_request_when_it_is_shorter_than_the_endpoints():
