@@ -90,6 +90,9 @@ class Check(abc.ABC):
     Params: ClassVar[type[CheckParams]] = CheckParams
     default_timeout: ClassVar[float] = 30.0
     connection_kind: ClassVar[str | None] = None  # e.g. "host": the run needs ctx.connection(kind)
+    # True when the check reaches the target by itself from wherever it runs (ping, http, a Nagios plugin):
+    # the poller runs it without first probing the target over SSH, an agent runs it on its own host.
+    own_connection: ClassVar[bool] = False
     metrics: ClassVar[Mapping[str, str]] = {}  # metric name -> description, for the reference and tests
     example: ClassVar[str] = ""  # a playbook snippet for the reference
 

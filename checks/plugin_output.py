@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checks.result import Unit
+from checks.result import Metric, Unit
+from checks.status import Status
 
 # Nagios units of measure and how they become ours (the factor turns the value into the base unit).
 # KB/MB/... are taken as powers of 1024, as the monitoring-plugins (check_disk, check_swap) mean them.
@@ -86,3 +87,51 @@ def parse_perfdata(perf: str) -> tuple[list[PerfValue], list[str]]:
         number = None if value[1] == "U" else float(value[1])
         values.append(PerfValue(label, number, value[2], *fields[1:5]))
     return values, malformed
+
+
+# -- from a plugin's answer to metrics and a status (shared by ssh_command and nagios) -----------
+
+# Exit 0 is OK, 1 WARNING, 2 CRITICAL; 3 and anything else (127 for a missing command, a signal) UNKNOWN.
+EXIT_STATUS = {0: Status.OK, 1: Status.WARNING, 2: Status.CRITICAL}
+
+
+def metric_name(label: str) -> str:
+    """A perfdata label as a metric name (snake_case, starting with a letter)."""
+    name = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+    if name in ("", "_"):
+        name = "root" if label.strip() == "/" else "value"
+    return name if name[0].isalpha() else f"m_{name}"
+
+
+def perf_metrics(output: PluginOutput) -> list[Metric]:
+    """The performance data as metrics in base units (ms -> s, KB -> bytes); ``U`` values are left out."""
+    figures: list[Metric] = []
+    taken: set[str] = set()
+    for perf in output.perfdata:
+        if perf.value is None:  # "U": the plugin could not determine the value
+            continue
+        unit, factor = UOM.get(perf.uom, ("", 1.0))
+        name = base = metric_name(perf.label)[:90]
+        n = 1
+        while name in taken:  # "/" and "root" both become "root": keep both
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        labels = {"label": perf.label}
+        if perf.uom not in UOM:
+            labels["uom"] = perf.uom
+        figures.append(Metric(name=name, value=perf.value * factor, unit=unit, labels=labels))
+    return figures
+
+
+def plugin_summary(exit_status: int, output: PluginOutput, stderr: str = "") -> str:
+    """The one-line summary of a plugin's answer; an unexpected exit code is named in it."""
+    stderr = stderr.strip()
+    summary = output.text or (stderr.splitlines()[0] if stderr else "")
+    if exit_status not in (0, 1, 2, 3):
+        summary = f"exit {exit_status}" + (f": {summary}" if summary else "")
+    elif not summary:
+        summary = f"exit {exit_status}, no output"
+    if output.malformed:
+        summary += f" (unreadable performance data: {' '.join(output.malformed)[:200]})"
+    return summary

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 import yaml
+from pydantic import ValidationError
 
 from checks.errors import CheckUnavailable, ConfigError, Problem
 from checks.registry import UnknownCheck, default_registry
@@ -77,21 +78,21 @@ def run(playbook_path, inventory_path, limit, db_url, report_dir, workers, quiet
     try:
         # Built before anything runs: a notification secret that cannot be read is a configuration error.
         events = EventService.build(store, event_settings, notifications, inventory=inventory)
-        with console.Progress(enabled=not quiet) as progress:
-            outcome = run_patrol(
-                playbook,
-                assignments,
-                store,
-                report_dir,
-                limit=limit,
-                runner=Runner(max_workers=workers),
-                on_plan=progress.start,
-                on_done=progress.advance,
-            )
         try:
-            events.run_once()
+            with console.Progress(enabled=not quiet) as progress:
+                outcome = run_patrol(
+                    playbook,
+                    assignments,
+                    store,
+                    report_dir,
+                    limit=limit,
+                    runner=Runner(max_workers=workers),
+                    on_plan=progress.start,
+                    on_done=progress.advance,
+                    after_store=events.run_once,  # before the report: it shows the events
+                )
         finally:
-            events.close(timeout=30)
+            events.close(timeout=30)  # delivers what the run's events produced
     finally:
         store.close()
     console.print_patrol(outcome, quiet=quiet)
@@ -400,6 +401,163 @@ def _load(inventory_path: Path, playbook_path: Path, registry):
     if problems:
         raise ConfigError(problems)
     return inv, pb
+
+
+# -- patrol report --------------------------------------------------------------------------------
+
+
+@cli.group()
+def report() -> None:
+    """Inspection reports from the store."""
+
+
+@report.command("run")
+@click.argument("run_id", type=int)
+@click.option("--format", "formats", default=None, help="Comma-separated: html,json,md (default: the playbook's).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Language (default: the playbook's).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORT_DIR,
+              show_default=True, help="Directory for the report files.")
+@db_option
+@inventory_option
+def report_run(run_id, formats, lang, out_dir, db_url, inventory_path) -> None:
+    """Write the report of patrol run RUN_ID again, from the store (its playbook's report settings when the
+    playbook file is still there). Exits with the run's worst status, like patrol run."""
+    from checks.target import Target
+    from collector import console
+    from collector.config.inventory import load_inventory
+    from collector.config.playbook import ReportOptions, load_playbook
+    from collector.patrol import write_report
+    from collector.store.store import RunNotFound, Store, default_url
+
+    with Store.open(db_url or default_url()) as store:
+        try:
+            run = store.get_run(run_id)
+        except RunNotFound:
+            click.echo(f"patrol: no patrol run with id {run_id}", err=True)
+            sys.exit(EX_USAGE)
+        results = store.run_results(run_id)
+        inventory = load_inventory(inventory_path) if inventory_path.exists() else None
+        playbook = None
+        if run.playbook_path and Path(run.playbook_path).is_file():
+            playbook = load_playbook(run.playbook_path, default_registry(), inventory)
+        options = playbook.report if playbook is not None else ReportOptions()
+        changes = {}
+        if formats is not None:
+            changes["formats"] = tuple(f.strip() for f in formats.split(",") if f.strip())
+        if lang is not None:
+            changes["language"] = lang
+        try:
+            options = ReportOptions.model_validate({**options.model_dump(), **changes})
+        except ValidationError as exc:
+            raise click.UsageError(f"--format: {exc.errors()[0]['msg']}") from None
+        names = dict.fromkeys(r.target for r in results)
+        hosts = inventory.hosts if inventory is not None else {}
+        targets = [hosts.get(name) or Target(name) for name in names]
+        paths = write_report(store, run_id, playbook, targets, out_dir, results, options)
+    for fmt, path in paths.items():
+        console.out.print(f"Report ({fmt}): {path}")
+    status = run.status or Status.worst(r.status for r in results)
+    sys.exit(status.code)
+
+
+def _period_options(formats: str, lang: str, timezone: str | None):
+    from types import SimpleNamespace
+
+    from collector.config.playbook import ReportOptions
+
+    try:
+        options = ReportOptions.model_validate(
+            {"formats": [f.strip() for f in formats.split(",") if f.strip()], "language": lang}
+        )
+    except ValidationError as exc:
+        raise click.UsageError(f"--format: {exc.errors()[0]['msg']}") from None
+    return SimpleNamespace(**options.model_dump(), timezone=timezone)
+
+
+def _period_report(start, end, name, formats, lang, timezone, out_dir, db_url, inventory_path) -> None:
+    from collector import console
+    from collector.config.inventory import load_inventory
+    from collector.patrol import category_of
+    from collector.report.period import write_period_report
+    from collector.store.store import Store, default_url
+
+    options = _period_options(formats, lang, timezone)
+    inventory = load_inventory(inventory_path) if inventory_path.exists() else None
+    with Store.open(db_url or default_url()) as store:
+        paths, status, count = write_period_report(
+            store, start, end, name, options, out_dir, inventory, category_of
+        )
+    if count == 0:
+        click.echo(f"patrol: no results stored between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC",
+                   err=True)
+    for fmt, path in paths.items():
+        console.out.print(f"Report ({fmt}): {path}")
+    sys.exit(status.code)
+
+
+def _period_options_decorator(f):
+    f = click.option("--format", "formats", default="html,json,md", show_default=True,
+                     help="Comma-separated: html,json,md.")(f)
+    f = click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)(f)
+    f = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                     default=DEFAULT_REPORT_DIR, show_default=True, help="Directory for the report files.")(f)
+    return inventory_option(db_option(f))
+
+
+@report.command("daily")
+@click.option("--date", "day", default=None, help="YYYY-MM-DD (default: yesterday, in --timezone).")
+@click.option("--timezone", default=None, help="IANA zone the day is read in (default: this host's).")
+@_period_options_decorator
+def report_daily(day, timezone, formats, lang, out_dir, db_url, inventory_path) -> None:
+    """The daily health report over the store, made for cron: no terminal needed; exits 0-3 with the
+    worst status found (like patrol run)."""
+    import datetime as dt
+
+    from collector.report.model import local_timezone_name
+    from collector.report.period import day_bounds
+
+    timezone = timezone or local_timezone_name()
+    tz = _zone(timezone)
+    try:
+        date = dt.date.fromisoformat(day) if day else dt.datetime.now(tz).date() - dt.timedelta(days=1)
+    except ValueError:
+        raise click.UsageError(f"--date: expected YYYY-MM-DD, got {day!r}") from None
+    start, end = day_bounds(date, timezone)
+    _period_report(start, end, "daily", formats, lang, timezone, out_dir, db_url, inventory_path)
+
+
+@report.command("period")
+@click.option("--from", "start", required=True, help="Start (ISO 8601 with a zone, e.g. 2026-11-01T00:00+08:00).")
+@click.option("--to", "end", required=True, help="End, exclusive (ISO 8601 with a zone).")
+@click.option("--timezone", default=None, help="IANA zone for the times shown (default: this host's).")
+@_period_options_decorator
+def report_period(start, end, timezone, formats, lang, out_dir, db_url, inventory_path) -> None:
+    """The health report of any period over the store; exits 0-3 with the worst status found."""
+    import datetime as dt
+
+    bounds = []
+    for flag, text in (("--from", start), ("--to", end)):
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise click.UsageError(f"{flag}: expected ISO 8601 such as 2026-11-01T00:00+08:00, got {text!r}") from None
+        if moment.tzinfo is None:
+            raise click.UsageError(f"{flag}: give a time zone (e.g. +08:00 or Z), got {text!r}")
+        bounds.append(moment.astimezone(dt.UTC))
+    if bounds[0] >= bounds[1]:
+        raise click.UsageError("--from must come before --to")
+    if timezone is not None:
+        _zone(timezone)
+    _period_report(bounds[0], bounds[1], "period", formats, lang, timezone, out_dir, db_url, inventory_path)
+
+
+def _zone(name: str):
+    from collector.report.model import zone
+
+    try:
+        return zone(name)
+    except Exception:  # noqa: BLE001 - any unknown zone is the user's typo
+        raise click.UsageError(f"--timezone: unknown time zone {name!r}") from None
 
 
 # -- patrol events / maintenance (collector/cli_events.py) ----------------------------------------

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from checks.errors import ConfigError, Problem
 from checks.registry import Registry
@@ -17,7 +18,9 @@ from checks.status import Status
 from checks.target import Target
 from collector.config.inventory import Inventory
 from collector.config.playbook import Playbook
+from collector.events.repository import DatabaseRepository
 from collector.planner import Assignment, plan
+from collector.report.events import events_for_report
 from collector.report.knowledge import KnowledgeBase
 from collector.report.model import TargetInfo, build_report
 from collector.report.render import render
@@ -25,6 +28,7 @@ from collector.runner import OnDone, Runner
 from collector.store.store import Store
 
 CATEGORIES = ("hosts", "network", "databases", "middleware", "backups", "links")
+EVENTS_PERIOD = dt.timedelta(hours=24)  # a patrol report shows its targets' events of the day before it
 
 
 @dataclass
@@ -71,8 +75,10 @@ def run_patrol(
     runner: Runner | None = None,
     on_plan: Callable[[list[Assignment]], None] | None = None,
     on_done: OnDone | None = None,
+    after_store: Callable[[], object] | None = None,
 ) -> PatrolOutcome:
-    """Run prepared assignments now, store every result, and write the run's report."""
+    """Run prepared assignments now, store every result, and write the run's report. ``after_store``
+    runs between the two (``patrol run`` evaluates events there, so the report shows them)."""
     if on_plan:
         on_plan(assignments)
     started = time.monotonic()
@@ -87,6 +93,8 @@ def run_patrol(
     )
     results = (runner or Runner()).run(assignments, on_done)
     store.add_results(run_id, results)
+    if after_store is not None:
+        after_store()
     targets = list({a.target.name: a.target for a in assignments}.values())
     stored, status, reports = complete_run(store, run_id, playbook, targets, len(assignments), report_dir)
     return PatrolOutcome(run_id, status, stored, reports, time.monotonic() - started)
@@ -111,15 +119,23 @@ def complete_run(
 
 
 def write_report(
-    store: Store, run_id: int, playbook: Playbook, targets: list[Target], report_dir: Path, results: list[Result]
+    store: Store, run_id: int, playbook: Playbook | None, targets: list[Target], report_dir: Path,
+    results: list[Result], options: Any = None,
 ) -> dict[str, Path]:
+    """Build and write run ``run_id``'s report; ``options`` (default: the playbook's report settings)
+    may change formats, language and the rest (``patrol report run``)."""
+    options = options or playbook.report  # type: ignore[union-attr] - one of the two is given
     run = store.get_run(run_id)
     previous_run = store.previous_run(run.playbook, run_id)
     previous = store.run_results(previous_run.id) if previous_run else None
-    knowledge = KnowledgeBase.load(list(playbook.report.knowledge))
+    knowledge = KnowledgeBase.load(list(options.knowledge))
     infos = [
         TargetInfo(name=t.name, address=t.address, category=category_of(t), groups=list(t.groups)) for t in targets
     ]
-    model = build_report(run, results, previous, infos, knowledge, playbook.report)
+    end = run.finished_at or dt.datetime.now(dt.UTC)
+    section = events_for_report(
+        DatabaseRepository.from_store(store), end - EVENTS_PERIOD, end, {t.name for t in infos}
+    )
+    model = build_report(run, results, previous, infos, knowledge, options, events=section)
     stamp = (run.started_at or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
-    return render(model, list(playbook.report.formats), report_dir, f"{run.playbook}-{run_id}-{stamp}")
+    return render(model, list(options.formats), report_dir, f"{run.playbook}-{run_id}-{stamp}")

@@ -9,6 +9,8 @@ is_snmp_device``) are neither probed over TCP nor given SSH connections; every t
 "snmp" connection, and the snmp_* checks report an unreachable device themselves. Middleware
 endpoints (``checks.middleware.http.is_http_service``: ``tomcat_url``, ``jolokia_url``, ``weblogic_url``
 or ``connection: http``) are not probed either: their checks speak HTTP and report a dead server.
+Checks that reach the target themselves (``own_connection``: the link checks, nagios and the
+middleware checks) are not held back by the SSH probe.
 """
 
 from __future__ import annotations
@@ -59,6 +61,13 @@ def connections_for(target: Target, run: RunConnections | None = None) -> Mappin
         kinds["ssh"] = run.ssh.connection
         kinds["shell"] = ssh_shell(run.ssh.connection)
     return kinds
+
+
+def reaches_itself(target: Target, check: Any) -> bool:
+    """True for a check that reaches the target by itself (``own_connection``: ping, http, tcp_connect,
+    nagios) on a target without an agent: it runs here whether or not the target answers SSH. On an
+    agent host it runs on the agent, like every other check."""
+    return getattr(check, "own_connection", False) is True and not target.has_agent
 
 
 def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:

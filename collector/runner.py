@@ -53,9 +53,15 @@ class Runner:
                 on_done(a, done)
 
         with opened, cf.ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="patrol") as pool:
-            gates = {pool.submit(self._gate, items[0].target): name for name, items in by_target.items()}
             checks: dict[cf.Future, Assignment] = {}
-            pending: set[cf.Future] = set(gates)
+            # Checks that reach the target themselves (ping, http, ...) skip the SSH probe: a router or a
+            # web front end need not answer on port 22 for its links to be measured.
+            for items in by_target.values():
+                for a in [a for a in items if reach.reaches_itself(a.target, a.check)]:
+                    checks[pool.submit(self.execute, a, opened)] = a
+                    items.remove(a)
+            gates = {pool.submit(self._gate, items[0].target): name for name, items in by_target.items() if items}
+            pending: set[cf.Future] = set(gates) | set(checks)
             while pending:
                 done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for future in done:

@@ -23,9 +23,11 @@ from checks.middleware.http import (
 from checks.status import Status
 
 
-class HttpCheck(Check):
+class MiddlewareCheck(Check):
     prefix: ClassVar[str]  # the inventory variables' prefix: "tomcat" reads tomcat_url, tomcat_user ...
     default_timeout: ClassVar[float] = 30.0
+    # It reaches the server itself over HTTP: a host that does not answer SSH does not hold it back.
+    own_connection: ClassVar[bool] = True
 
     def run(self, ctx: CheckContext, params: Any) -> Iterable[Outcome]:
         try:

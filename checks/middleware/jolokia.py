@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from checks.base import CheckContext, Outcome, metric
 from checks.errors import ConfigError
 from checks.middleware import jolokia_profiles as jp
-from checks.middleware.base import HttpCheck
+from checks.middleware.base import MiddlewareCheck
 from checks.middleware.http import EndpointConfigError, EndpointError, HttpClient, join
 from checks.params import CheckParams
 from checks.status import Status
@@ -44,7 +44,7 @@ class JolokiaParams(CheckParams):
     path: str = Field(default="", description="path under jolokia_url where the agent answers (usually none)")
 
 
-class JolokiaCheck(HttpCheck):
+class JolokiaCheck(MiddlewareCheck):
     name = "jolokia"
     title = "Any JVM through Jolokia: thread pools, heap, GC, JDBC pools, stuck threads, per server profile"
     Params = JolokiaParams

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from checks.base import CheckContext, Outcome, metric
 from checks.middleware import tomcat_status
-from checks.middleware.base import HttpCheck, percent
+from checks.middleware.base import MiddlewareCheck, percent
 from checks.middleware.http import HttpClient
 from checks.params import CheckParams
 from checks.status import Status
@@ -30,7 +30,7 @@ class TomcatThreadsParams(CheckParams):
     status_path: str = Field(default=tomcat_status.STATUS_PATH, description="path of the XML status page")
 
 
-class TomcatThreadsCheck(HttpCheck):
+class TomcatThreadsCheck(MiddlewareCheck):
     name = "tomcat_threads"
     title = "Tomcat busy threads vs maxThreads per connector (manager status page)"
     Params = TomcatThreadsParams
@@ -78,7 +78,7 @@ class TomcatMemoryParams(CheckParams):
     status_path: str = Field(default=tomcat_status.STATUS_PATH, description="path of the XML status page")
 
 
-class TomcatMemoryCheck(HttpCheck):
+class TomcatMemoryCheck(MiddlewareCheck):
     name = "tomcat_memory"
     title = "Tomcat JVM heap used vs its maximum, and heap memory pools (manager status page)"
     Params = TomcatMemoryParams

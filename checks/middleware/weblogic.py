@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import Field
 
 from checks.base import CheckContext, Outcome, metric
-from checks.middleware.base import HttpCheck, percent
+from checks.middleware.base import MiddlewareCheck, percent
 from checks.middleware.http import EndpointError, HttpClient, join
 from checks.params import CheckParams
 from checks.status import Status
@@ -76,7 +76,7 @@ class WeblogicThreadsParams(CheckParams):
     pending_warning: UpperLimit | None = Field(default=None, description="pending user requests to warn at")
 
 
-class WeblogicThreadsCheck(HttpCheck):
+class WeblogicThreadsCheck(MiddlewareCheck):
     name = "weblogic_threads"
     title = "WebLogic self-tuning thread pool per server: stuck and hogging threads, health (REST API)"
     Params = WeblogicThreadsParams
@@ -136,7 +136,7 @@ class WeblogicJdbcParams(CheckParams):
     waiting_critical: UpperLimit | None = Field(default=None, description="requests waiting, critical")
 
 
-class WeblogicJdbcCheck(HttpCheck):
+class WeblogicJdbcCheck(MiddlewareCheck):
     name = "weblogic_jdbc"
     title = "WebLogic JDBC data sources per server: active connections vs maxCapacity, waiters, state (REST API)"
     Params = WeblogicJdbcParams

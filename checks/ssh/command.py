@@ -8,7 +8,6 @@ own script) runs agentless. The command runs as the SSH user, through its login 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from pydantic import Field, field_validator
@@ -16,11 +15,9 @@ from pydantic import Field, field_validator
 from checks.base import Check, CheckContext, Outcome, metric
 from checks.errors import CheckUnavailable
 from checks.params import CheckParams
-from checks.plugin_output import UOM, PluginOutput, parse_plugin_output
-from checks.result import Metric
+from checks.plugin_output import EXIT_STATUS, parse_plugin_output, perf_metrics, plugin_summary
+from checks.plugin_output import metric_name as metric_name  # re-exported: older imports name it here
 from checks.status import Status
-
-EXIT_STATUS = {0: Status.OK, 1: Status.WARNING, 2: Status.CRITICAL}
 
 
 class SshCommandParams(CheckParams):
@@ -35,34 +32,6 @@ class SshCommandParams(CheckParams):
         if not value.strip():
             raise ValueError("must not be empty")
         return value
-
-
-def metric_name(label: str) -> str:
-    """A perfdata label as a metric name (snake_case, starting with a letter)."""
-    name = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
-    if name in ("", "_"):
-        name = "root" if label.strip() == "/" else "value"
-    return name if name[0].isalpha() else f"m_{name}"
-
-
-def perf_metrics(output: PluginOutput) -> list[Metric]:
-    figures: list[Metric] = []
-    taken: set[str] = set()
-    for perf in output.perfdata:
-        if perf.value is None:  # "U": the plugin could not determine the value
-            continue
-        unit, factor = UOM.get(perf.uom, ("", 1.0))
-        name = base = metric_name(perf.label)[:90]
-        n = 1
-        while name in taken:  # "/" and "root" both become "root": keep both
-            n += 1
-            name = f"{base}_{n}"
-        taken.add(name)
-        labels = {"label": perf.label}
-        if perf.uom not in UOM:
-            labels["uom"] = perf.uom
-        figures.append(metric(name, perf.value * factor, unit, **labels))
-    return figures
 
 
 class SshCommandCheck(Check):
@@ -89,19 +58,11 @@ class SshCommandCheck(Check):
             yield Outcome(item=item, summary=self.describe_failure(exc), status=Status.UNKNOWN, collected=False)
             return
         stdout = done.stdout.decode("utf-8", "replace")
-        stderr = done.stderr.decode("utf-8", "replace").strip()
+        stderr = done.stderr.decode("utf-8", "replace")
         output = parse_plugin_output(stdout)
-        status = EXIT_STATUS.get(done.exit_status, Status.UNKNOWN)
-        summary = output.text or (stderr.splitlines()[0] if stderr else "")
-        if status is Status.UNKNOWN and done.exit_status != 3:
-            summary = f"exit {done.exit_status}" + (f": {summary}" if summary else "")
-        elif not summary:
-            summary = f"exit {done.exit_status}, no output"
-        if output.malformed:
-            summary += f" (unreadable performance data: {' '.join(output.malformed)[:200]})"
         yield Outcome(
             item=item,
-            summary=summary,
+            summary=plugin_summary(done.exit_status, output, stderr),
             metrics=[metric("exit_code", done.exit_status), *perf_metrics(output)],
-            status=status,
+            status=EXIT_STATUS.get(done.exit_status, Status.UNKNOWN),
         )

@@ -120,6 +120,7 @@ RULES: dict[str, Rule] = {
     "snmp_timeout": _seconds,
     "snmp_retries": _count,
     "snmp_max_repetitions": _count,
+    "http_user": _text,  # basic auth user of the http check (its password: http_password, a secret reference)
     **{f"{engine}_port": _port for engine in ("postgres", "mysql", "oracle")},
     # Middleware management endpoints (checks.middleware.http): base URL, user, CA file, timeout.
     **{f"{kind}_{key}": rule for kind in ("tomcat", "jolokia", "weblogic")

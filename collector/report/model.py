@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from checks.result import Metric, Result
 from checks.status import Status
 from collector.report import score
+from collector.report.events import EventsSection
 from collector.report.figures import ObservedValue, key_metrics, observed_text, observed_values
 from collector.report.knowledge import KnowledgeBase
 from collector.report.labels import labels, normalise_language
@@ -70,7 +71,7 @@ class _Model(BaseModel):
 class Cover(_Model):
     organisation: str
     title: str
-    run_id: int
+    run_id: int | None  # None: a report over a period of the store, not one run
     playbook: str
     playbook_description: str
     started_at: dt.datetime
@@ -178,6 +179,7 @@ class Report(_Model):
     resolved: list[ResolvedFinding]
     has_previous: bool
     categories: list[CategorySection]
+    events: EventsSection | None = None  # None: no event store to read (a report built outside a collector)
     signoff: SignOff
 
     def to_json_dict(self) -> dict:
@@ -192,8 +194,10 @@ def build_report(
     knowledge: KnowledgeBase,
     options: ReportOptions | object = ReportOptions(),
     now: dt.datetime | None = None,
+    events: EventsSection | None = None,
 ) -> Report:
     """The report of ``run``. ``previous``: the results of the previous run of the same playbook, if any.
+    ``events``: the events section (``collector.report.events``), when the store has events.
 
     Targets that appear in ``results`` but not in ``targets`` are added as hosts, so nothing is dropped.
     ``options`` may also be any object with the ``ReportOptions`` attributes (a playbook's report settings).
@@ -241,6 +245,7 @@ def build_report(
         resolved=_resolved(results, previous, by_target),
         has_previous=previous is not None,
         categories=_sections(infos, by_target),
+        events=events,
         signoff=SignOff(inspector=inspector, reviewer=options.reviewer, date=report_date),
     )
 

@@ -597,6 +597,22 @@ class Store:
             for _, target, check, item, status, summary, started_at, collected in rows
         ]
 
+    def results_in_period(self, start: dt.datetime, end: dt.datetime) -> list[Result]:
+        """The newest result of every (target, check, item) that started in [start, end), by them."""
+        newest = (
+            sa.select(sa.func.max(_results.c.id).label("id"))
+            .where(_results.c.started_at >= start, _results.c.started_at < end)
+            .group_by(_results.c.target, _results.c.check, _results.c.item)
+            .subquery()
+        )
+        query = (
+            sa.select(_results)
+            .join(newest, _results.c.id == newest.c.id)
+            .order_by(_results.c.target, _results.c.check, _results.c.item)
+        )
+        with self._read() as conn:
+            return [_result(row) for row in conn.execute(query)]
+
     def open_event_counts(self) -> dict[tuple[str, str], int]:
         """Open events (firing or acknowledged) by (severity, state), for /metrics."""
         events = EventRow.__table__

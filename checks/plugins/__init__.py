@@ -1,0 +1,1 @@
+"""Checks that run programs written for other monitoring systems (Nagios-compatible plugins)."""

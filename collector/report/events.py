@@ -1,0 +1,131 @@
+"""The report's "Events and service KPIs" section: what the event engine recorded for the report's
+targets over a period — events by severity, MTTA, MTTR, acknowledged within 10 minutes, the events
+still open, and the most recurring problems (candidates for problem management).
+
+Built from the event repository (``collector.events``); the KPI rules are ``collector.events.kpi``'s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from collector.events.kpi import event_kpis
+from collector.events.model import OPEN_STATES, Event
+
+RECURRING_LIMIT = 10
+OPEN_LIMIT = 50
+SEVERITY_ORDER = ("CRITICAL", "WARNING", "UNKNOWN", "NODATA")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class OpenEvent(_Model):
+    id: int
+    target: str
+    check: str
+    item: str
+    severity: str
+    state: str
+    summary: str
+    opened_at: dt.datetime
+    acknowledged_by: str | None
+    in_maintenance: bool
+    suppressed: bool
+
+
+class RecurringEvent(_Model):
+    target: str
+    check: str
+    item: str
+    events: int  # events of this fingerprint opened in the period
+    worst_severity: str
+
+
+class EventsSection(_Model):
+    start: dt.datetime
+    end: dt.datetime
+    opened: int
+    by_severity: dict[str, int]
+    notified: int
+    acknowledged: int
+    mtta_seconds: float | None
+    mttr_seconds: float | None
+    acknowledged_within_target_percent: float | None
+    ack_target_minutes: float
+    resolution_rate_percent: float | None
+    open_now: list[OpenEvent]
+    open_total: int
+    recurring: list[RecurringEvent]
+
+
+def events_section(period_events: Sequence[Event], open_events: Sequence[Event], start: dt.datetime,
+                   end: dt.datetime, targets: Collection[str] | None = None) -> EventsSection:
+    """The section for ``targets`` (None: every target): ``period_events`` opened in [start, end),
+    ``open_events`` open now."""
+    def wanted(event: Event) -> bool:
+        return targets is None or event.target in targets
+
+    period = [e for e in period_events if wanted(e)]
+    still_open = sorted(
+        (e for e in open_events if wanted(e) and e.state in OPEN_STATES),
+        key=lambda e: (SEVERITY_ORDER.index(e.severity) if e.severity in SEVERITY_ORDER else 9, e.opened_at),
+    )
+    kpis = event_kpis(period, start, end)
+    per_fingerprint = Counter((e.target, e.check, e.item) for e in period)
+    worst: dict[tuple[str, str, str], str] = {}
+    for e in period:
+        key = (e.target, e.check, e.item)
+        if key not in worst or _rank(e.severity) < _rank(worst[key]):
+            worst[key] = e.severity
+    recurring = [
+        RecurringEvent(target=t, check=c, item=i, events=n, worst_severity=worst[(t, c, i)])
+        for (t, c, i), n in sorted(per_fingerprint.items(), key=lambda kv: (-kv[1], kv[0]))
+        if n > 1
+    ][:RECURRING_LIMIT]
+    return EventsSection(
+        start=start,
+        end=end,
+        opened=kpis.events,
+        by_severity={s: kpis.by_severity[s] for s in SEVERITY_ORDER if s in kpis.by_severity},
+        notified=kpis.notified,
+        acknowledged=kpis.acknowledged,
+        mtta_seconds=_seconds(kpis.mtta),
+        mttr_seconds=_seconds(kpis.mttr),
+        acknowledged_within_target_percent=kpis.acknowledged_within_target_percent,
+        ack_target_minutes=kpis.ack_target.total_seconds() / 60,
+        resolution_rate_percent=kpis.resolution_rate_percent,
+        open_now=[_open(e) for e in still_open[:OPEN_LIMIT]],
+        open_total=len(still_open),
+        recurring=recurring,
+    )
+
+
+def events_for_report(repository: Any, start: dt.datetime, end: dt.datetime,
+                      targets: Collection[str] | None = None) -> EventsSection:
+    """Read the period's events and the open ones from ``repository`` and build the section."""
+    period = repository.list_events(opened_from=start, opened_to=end)
+    still_open = repository.list_events(states=OPEN_STATES)
+    return events_section(period, still_open, start, end, targets)
+
+
+def _rank(severity: str) -> int:
+    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
+
+
+def _seconds(value: dt.timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def _open(e: Event) -> OpenEvent:
+    return OpenEvent(
+        id=e.id, target=e.target, check=e.check, item=e.item, severity=e.severity, state=e.state,  # type: ignore[arg-type]
+        summary=e.last_summary, opened_at=e.opened_at, acknowledged_by=e.acknowledged_by,
+        in_maintenance=e.in_maintenance, suppressed=e.suppressed,
+    )

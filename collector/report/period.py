@@ -1,0 +1,60 @@
+"""Reports over a period of the store (``patrol report daily`` and ``patrol report period``).
+
+The period's findings are the newest result of every (target, check, item) that ran in it, whatever
+produced it (agents, scheduled patrols, ``patrol run``); they are marked new, persisting or resolved
+against the newest results of the period of the same length before it. The events section covers the
+period itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from checks.status import Status
+from checks.target import Target
+from collector.events.repository import DatabaseRepository
+from collector.report.events import events_for_report
+from collector.report.knowledge import KnowledgeBase
+from collector.report.model import TargetInfo, build_report, zone
+from collector.report.render import render
+from collector.store.store import RunRecord, Store
+
+
+def day_bounds(day: dt.date, timezone: str) -> tuple[dt.datetime, dt.datetime]:
+    """Midnight to midnight of ``day`` in ``timezone``, as UTC (23 or 25 hours across a DST change)."""
+    tz = zone(timezone)
+    start = dt.datetime.combine(day, dt.time(0), tz)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def write_period_report(
+    store: Store, start: dt.datetime, end: dt.datetime, name: str, options: Any, out_dir: Path,
+    inventory: Any = None, category_of: Any = None,
+) -> tuple[dict[str, Path], Status, int]:
+    """Write the report of [start, end); returns (format -> path, worst status, results in the period)."""
+    results = store.results_in_period(start, end)
+    previous = store.results_in_period(start - (end - start), start)
+    hosts = inventory.hosts if inventory is not None else {}
+    names = dict.fromkeys(r.target for r in results)
+    targets = [hosts.get(n) or Target(n) for n in names]
+    infos = [
+        TargetInfo(name=t.name, address=t.address, category=category_of(t) if category_of else "hosts",
+                   groups=list(t.groups))
+        for t in targets
+    ]
+    status = Status.worst(r.status for r in results) if results else Status.OK
+    run = RunRecord(
+        id=None,  # type: ignore[arg-type] - a period, not a run: the report shows no run number
+        playbook=name, playbook_path="", description=f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC",
+        source="period", started_at=start, finished_at=end, status=status, target_count=len(targets),
+        check_count=len({(r.target, r.check) for r in results}), limit=None, inspector=None,
+    )
+    section = events_for_report(DatabaseRepository.from_store(store), start, end, None)
+    knowledge = KnowledgeBase.load(list(options.knowledge))
+    model = build_report(run, results, previous or None, infos, knowledge, options, events=section)
+    stamp = start.astimezone(zone(model.cover.timezone)).strftime("%Y%m%d")
+    paths = render(model, list(options.formats), out_dir, f"{name}-{stamp}")
+    return paths, status, len(results)
