@@ -1,7 +1,7 @@
 """tomcat_threads, tomcat_memory and jolokia against a real Tomcat 10.1 with the manager app and Jolokia.
 
 One Tomcat for the module (a JVM on two shared cores is expensive); request threads are made busy for
-real by slow requests to a JSP that sleeps. The last test stops the server and checks that it is
+real by requests to a JSP that holds them until the test releases it. The last test stops the server and checks that it is
 reported CRITICAL.
 """
 
@@ -60,23 +60,28 @@ def jolokia_vars(server):
 
 
 class SlowRequests:
-    """``count`` requests that each hold a Tomcat request thread for ``seconds``."""
+    """``count`` requests that each hold a Tomcat request thread until ``finish`` releases them.
 
-    def __init__(self, server, count: int, seconds: float) -> None:
+    Released by the test rather than after a fixed sleep, so a slow machine cannot let the first batch
+    end before the second is counted."""
+
+    def __init__(self, server, count: int, batch: str) -> None:
+        self.server, self.batch = server, batch
         self.pool = cf.ThreadPoolExecutor(count)
-        url = f"{server.url}/sleep.jsp?ms={int(seconds * 1000)}"
-        self.futures = [self.pool.submit(requests.get, url, timeout=seconds + 30) for _ in range(count)]
+        url = f"{server.url}/sleep.jsp?ms=120000&batch={batch}"
+        self.futures = [self.pool.submit(requests.get, url, timeout=150) for _ in range(count)]
 
-    def wait_busy(self, server, at_least: int, timeout: float = 20) -> None:
+    def wait_busy(self, at_least: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            (result,) = run(TomcatThreadsCheck(), tomcat_vars(server), {"warning": 100, "critical": 100})
+            (result,) = run(TomcatThreadsCheck(), tomcat_vars(self.server), {"warning": 100, "critical": 100})
             if result.metric("busy_threads") and result.metric("busy_threads").value >= at_least:
                 return
             time.sleep(0.2)
         raise AssertionError(f"Tomcat never had {at_least} busy threads")
 
     def finish(self) -> None:
+        self.server.release(self.batch)
         for future in self.futures:
             assert future.result().status_code == 200
         self.pool.shutdown()
@@ -93,15 +98,15 @@ def test_idle_connector_is_ok_with_the_real_figures(tomcat, env):
 
 def test_busy_threads_move_and_turn_the_state_warning_then_critical(tomcat, env):
     params = {"warning": 10, "critical": 30}  # % of maxThreads 50: more than 5 busy warns, more than 15 critical
-    slow = SlowRequests(tomcat, 8, seconds=6)
+    slow = SlowRequests(tomcat, 8, "first")
     try:
-        slow.wait_busy(tomcat, 8)
+        slow.wait_busy(8)
         (result,) = run(TomcatThreadsCheck(), tomcat_vars(tomcat), params)
         assert result.status is Status.WARNING, result.summary
         assert result.metric("busy").value >= 16 and "% > 10)" in result.summary
-        more = SlowRequests(tomcat, 10, seconds=6)
+        more = SlowRequests(tomcat, 10, "second")
         try:
-            more.wait_busy(tomcat, 17)
+            more.wait_busy(17)
             (result,) = run(TomcatThreadsCheck(), tomcat_vars(tomcat), params)
             assert result.status is Status.CRITICAL, result.summary
             # the same moment through Jolokia: the tomcat profile reads the same ThreadPool MBean

@@ -6,7 +6,7 @@
 
 Built as in the shared TESTING notes: a private CATALINA_BASE (config copied from /etc/tomcat10,
 the manager app from tomcat10-admin), one connector with ``maxThreads="50"``, a ``sleep.jsp`` that
-holds a request thread for ``?ms=`` milliseconds (so tests make threads busy for real), and, with
+holds a request thread until the test releases it (so tests make threads busy for real), and, with
 ``jolokia=True``, Debian's Jolokia agent converted to Jakarta EE by ``javax2jakarta`` (Debian ships
 it for javax servlets only) and deployed at ``/jolokia``. Missing Debian packages are installed
 (as root) by ``ensure_packages``; nothing is skipped.
@@ -38,10 +38,13 @@ MAX_THREADS = 50
 START_TIMEOUT_SECONDS = 60  # the JVM on two shared cores: usually 2-4 s, much more under load
 USER = "patrol"
 
-SLEEP_JSP = """<%@ page contentType="text/plain" %><%
-  // Holds this request's thread, so the status page counts it as busy.
-  Thread.sleep(Long.parseLong(request.getParameter("ms")));
-%>slept
+SLEEP_JSP = """<%@ page contentType="text/plain" import="java.io.File" %><%
+  // Holds this request's thread, so the status page counts it as busy, until the test releases the
+  // batch (a file release-BATCH next to this page) or ?ms= milliseconds have passed.
+  File release = new File(application.getRealPath("/"), "release-" + request.getParameter("batch"));
+  long until = System.currentTimeMillis() + Long.parseLong(request.getParameter("ms"));
+  while (!release.exists() && System.currentTimeMillis() < until) Thread.sleep(20);
+%>released
 """
 
 SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -142,6 +145,10 @@ class TomcatServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def release(self, batch: str) -> None:
+        """Let the requests of ``batch`` to sleep.jsp finish."""
+        (self.base / "webapps" / "ROOT" / f"release-{batch}").touch()
 
     def log(self) -> str:
         path = self.base / "logs" / "console.log"
