@@ -25,7 +25,7 @@ EX_UNAVAILABLE = 69
 EX_CONFIG = 78
 
 # Imported only by commands that need them; they come with the 'collector' extra.
-COLLECTOR_MODULES = {"sqlalchemy", "alembic", "jinja2", "prometheus_client", "fastapi", "uvicorn"}
+COLLECTOR_MODULES = {"sqlalchemy", "alembic", "jinja2", "prometheus_client", "fastapi", "uvicorn", "openpyxl"}
 
 DEFAULT_REPORT_DIR = "var/reports"
 
@@ -413,7 +413,7 @@ def report() -> None:
 
 @report.command("run")
 @click.argument("run_id", type=int)
-@click.option("--format", "formats", default=None, help="Comma-separated: html,json,md (default: the playbook's).")
+@click.option("--format", "formats", default=None, help="Comma-separated: html,json,md,xlsx (default: the playbook's).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Language (default: the playbook's).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORT_DIR,
               show_default=True, help="Directory for the report files.")
@@ -497,7 +497,7 @@ def _period_report(start, end, name, formats, lang, timezone, out_dir, db_url, i
 
 def _period_options_decorator(f):
     f = click.option("--format", "formats", default="html,json,md", show_default=True,
-                     help="Comma-separated: html,json,md.")(f)
+                     help="Comma-separated: html,json,md,xlsx.")(f)
     f = click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)(f)
     f = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                      default=DEFAULT_REPORT_DIR, show_default=True, help="Directory for the report files.")(f)

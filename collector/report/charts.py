@@ -88,3 +88,15 @@ def status_bar(counts: dict[Status, int], width: float = 600) -> list[BarSegment
         segments.append(BarSegment(status, count, round(x, 2), share, STATUS_COLOURS[status]))
         x += share
     return segments
+
+
+def sparkline(values: list[float], width: int = 120, height: int = 24, top: float = 100.0) -> str:
+    """SVG polyline points for percentages (0 to ``top``) left to right; one value draws a flat line."""
+    if not values:
+        return ""
+    if len(values) == 1:
+        values = values * 2
+    step = width / (len(values) - 1)
+    def y(v: float) -> float:
+        return height - max(0.0, min(v, top)) / top * height
+    return " ".join(f"{i * step:.1f},{y(v):.1f}" for i, v in enumerate(values))

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from checks.result import Metric, Result
 from checks.status import Status
 from collector.report import score
+from collector.report.capacity import CapacityRow
 from collector.report.events import EventsSection
 from collector.report.figures import ObservedValue, key_metrics, observed_text, observed_values
 from collector.report.knowledge import KnowledgeBase
@@ -180,6 +181,7 @@ class Report(_Model):
     has_previous: bool
     categories: list[CategorySection]
     events: EventsSection | None = None  # None: no event store to read (a report built outside a collector)
+    capacity: list[CapacityRow] = Field(default_factory=list)  # the soonest full first
     signoff: SignOff
 
     def to_json_dict(self) -> dict:
@@ -195,6 +197,7 @@ def build_report(
     options: ReportOptions | object = ReportOptions(),
     now: dt.datetime | None = None,
     events: EventsSection | None = None,
+    capacity: Sequence[CapacityRow] = (),
 ) -> Report:
     """The report of ``run``. ``previous``: the results of the previous run of the same playbook, if any.
     ``events``: the events section (``collector.report.events``), when the store has events.
@@ -246,6 +249,7 @@ def build_report(
         has_previous=previous is not None,
         categories=_sections(infos, by_target),
         events=events,
+        capacity=list(capacity),
         signoff=SignOff(inspector=inspector, reviewer=options.reviewer, date=report_date),
     )
 

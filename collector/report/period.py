@@ -15,6 +15,7 @@ from typing import Any
 from checks.status import Status
 from checks.target import Target
 from collector.events.repository import DatabaseRepository
+from collector.report.capacity import capacity_for_report
 from collector.report.events import events_for_report
 from collector.report.knowledge import KnowledgeBase
 from collector.report.model import TargetInfo, build_report, zone
@@ -54,7 +55,9 @@ def write_period_report(
     )
     section = events_for_report(DatabaseRepository.from_store(store), start, end, None)
     knowledge = KnowledgeBase.load(list(options.knowledge))
-    model = build_report(run, results, previous or None, infos, knowledge, options, events=section)
+    capacity = capacity_for_report(store, end, set(names))
+    model = build_report(run, results, previous or None, infos, knowledge, options, events=section,
+                         capacity=capacity)
     stamp = start.astimezone(zone(model.cover.timezone)).strftime("%Y%m%d")
     paths = render(model, list(options.formats), out_dir, f"{name}-{stamp}")
     return paths, status, len(results)

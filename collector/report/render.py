@@ -19,10 +19,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from collector.report import charts
+from collector.report.capacity import CAPACITY_DAYS
 from collector.report.labels import labels
 from collector.report.model import STATUS_ORDER, Report, zone
 
-FORMATS = ("html", "json", "md")
+FORMATS = ("html", "json", "md", "xlsx")
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
@@ -34,15 +35,24 @@ def render(report: Report, formats: Sequence[str], out_dir: Path, basename: str)
         raise ValueError(f"unknown report format {', '.join(unknown)}: expected {', '.join(FORMATS)}")
     if not basename or "/" in basename or "\\" in basename or basename.startswith("."):
         raise ValueError(f"invalid report file name {basename!r}: a plain name without a directory is needed")
-    texts = {fmt: render_text(report, fmt) for fmt in wanted}
+    contents = {fmt: render_bytes(report, fmt) for fmt in wanted}  # every format first: nothing half-written
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
-    for fmt, text in texts.items():
+    for fmt, data in contents.items():
         path = out_dir / f"{basename}.{fmt}"
-        write_atomically(path, text)
+        write_atomically(path, data)
         written[fmt] = path
     return written
+
+
+def render_bytes(report: Report, fmt: str) -> bytes:
+    """The report in one format, as the bytes of its file."""
+    if fmt == "xlsx":
+        from collector.report.xlsx import render_xlsx
+
+        return render_xlsx(report)
+    return render_text(report, fmt).encode("utf-8")
 
 
 def render_text(report: Report, fmt: str) -> str:
@@ -55,14 +65,15 @@ def render_text(report: Report, fmt: str) -> str:
     return template.render(**_context(report))
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same directory and a rename."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     # os.open with 0o666 lets the umask decide the final mode, as a plain open() would.
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -121,6 +132,8 @@ def _context(report: Report) -> dict:
         "status_order": STATUS_ORDER,
         "status_colours": charts.STATUS_COLOURS,
         "band_colour": charts.BAND_COLOURS[report.health.band],
+        "sparkline": charts.sparkline,
+        "capacity_days": CAPACITY_DAYS,
     }
 
 

@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
@@ -612,6 +612,43 @@ class Store:
         )
         with self._read() as conn:
             return [_result(row) for row in conn.execute(query)]
+
+    def daily_metric_history(
+        self, metrics: Mapping[str, str], since: dt.datetime, until: dt.datetime
+    ) -> dict[tuple[str, str, str], list[tuple[dt.datetime, float]]]:
+        """Per (target, check, item) of the checks in ``metrics`` (check -> metric name), the metric's value
+        in the last result of each UTC day in [since, until), oldest first: one point a day however often
+        the check ran (capacity trends over weeks)."""
+        r = _results.c
+        in_range = (r.check.in_(sorted(metrics)), r.started_at >= since, r.started_at < until)
+        last_of_day = (  # the day's last by start time (ids follow arrival, and spools arrive late)
+            sa.select(r.target, r.check, r.item, sa.func.max(r.started_at).label("started_at"))
+            .where(*in_range)
+            .group_by(r.target, r.check, r.item, sa.func.date(r.started_at))
+            .subquery()
+        )
+        query = (
+            sa.select(r.target, r.check, r.item, r.started_at, r.metrics)
+            .join(last_of_day, sa.and_(
+                r.target == last_of_day.c.target, r.check == last_of_day.c.check, r.item == last_of_day.c.item,
+                r.started_at == last_of_day.c.started_at,
+            ))
+            .where(*in_range)
+            .order_by(r.started_at)
+        )
+        out: dict[tuple[str, str, str], list[tuple[dt.datetime, float]]] = {}
+        seen: set[tuple[str, str, str, dt.datetime]] = set()
+        with self._read() as conn:
+            for target, check, item, started_at, figures in conn.execute(query):
+                if (target, check, item, started_at) in seen:
+                    continue  # two results of one item with the same start: one point
+                seen.add((target, check, item, started_at))
+                wanted = metrics[check]
+                for figure in figures or ():
+                    if figure.get("name") == wanted and not figure.get("labels"):
+                        out.setdefault((target, check, item), []).append((started_at, float(figure["value"])))
+                        break
+        return out
 
     def open_event_counts(self) -> dict[tuple[str, str], int]:
         """Open events (firing or acknowledged) by (severity, state), for /metrics."""

@@ -1,0 +1,82 @@
+"""Capacity: growth trend and "days until full" for file systems (and any check publishing a used %),
+from the stored history.
+
+One sample per item per day (the day's last result) over ``CAPACITY_DAYS``; a least-squares line
+through them gives the growth in percentage points per day; an item growing toward 100 % gets the
+days until it gets there at that pace. Fewer than ``MIN_DAYS`` days of history, or no growth, gives no
+forecast, said as such rather than guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+# check -> the metric (a percentage of capacity used) whose trend is forecast
+CAPACITY_METRICS = {
+    "disk": "used",
+    "postgres_tablespaces": "used",
+    "mysql_tablespaces": "used",
+    "oracle_tablespaces": "used",
+}
+CAPACITY_DAYS = 30
+MIN_DAYS = 3
+SHOWN = 50  # rows: the soonest full first
+
+
+class CapacityRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    target: str
+    check: str
+    item: str
+    used_percent: float
+    growth_per_day: float | None  # percentage points per day; None: not enough history
+    days_until_full: float | None  # None: not growing, or not enough history
+    days_of_history: int
+    daily_used: list[float]  # one value per day, oldest first (the chart)
+
+
+def forecast(points: Sequence[tuple[dt.datetime, float]]) -> tuple[float | None, float | None]:
+    """(growth per day, days until 100 %) from (time, used %) points; None where it cannot be told."""
+    if len({t.date() for t, _ in points}) < MIN_DAYS:
+        return None, None
+    t0 = points[0][0]
+    xs = [(t - t0).total_seconds() / 86400 for t, _ in points]
+    ys = [v for _, v in points]
+    n = len(xs)
+    mean_x, mean_y = sum(xs) / n, sum(ys) / n
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:
+        return None, None
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+    if slope <= 1e-9:
+        return slope, None
+    return slope, max(0.0, (100.0 - ys[-1]) / slope)
+
+
+def capacity_rows(history: Mapping[tuple[str, str, str], Sequence[tuple[dt.datetime, float]]]) -> list[CapacityRow]:
+    """Rows for every item with history, the soonest full first (then the fullest)."""
+    rows = []
+    for (target, check, item), points in history.items():
+        points = sorted(points)
+        if not points:
+            continue
+        growth, days = forecast(points)
+        rows.append(CapacityRow(
+            target=target, check=check, item=item, used_percent=points[-1][1], growth_per_day=growth,
+            days_until_full=days, days_of_history=len({t.date() for t, _ in points}),
+            daily_used=[v for _, v in points],
+        ))
+    rows.sort(key=lambda r: (r.days_until_full is None, r.days_until_full or 0.0, -r.used_percent))
+    return rows[:SHOWN]
+
+
+def capacity_for_report(store, end: dt.datetime, targets: set[str] | None = None) -> list[CapacityRow]:
+    """Read the daily history ending at ``end`` and build the rows for ``targets`` (None: all)."""
+    history = store.daily_metric_history(CAPACITY_METRICS, end - dt.timedelta(days=CAPACITY_DAYS), end)
+    if targets is not None:
+        history = {key: points for key, points in history.items() if key[0] in targets}
+    return capacity_rows(history)
