@@ -1,8 +1,8 @@
 """tomcat_threads, tomcat_memory and jolokia against a real Tomcat 10.1 with the manager app and Jolokia.
 
 One Tomcat for the module (a JVM on two shared cores is expensive); request threads are made busy for
-real by requests to a JSP that holds them until the test releases it. The last test stops the server and checks that it is
-reported CRITICAL.
+real by requests to a JSP that holds them until the test releases it. The last test stops the server
+and checks that it is reported CRITICAL.
 """
 
 from __future__ import annotations
