@@ -413,7 +413,8 @@ def report() -> None:
 
 @report.command("run")
 @click.argument("run_id", type=int)
-@click.option("--format", "formats", default=None, help="Comma-separated: html,json,md,xlsx (default: the playbook's).")
+@click.option("--format", "formats", default=None,
+              help="Comma-separated: html,json,md,xlsx,pdf (default: the playbook's).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Language (default: the playbook's).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORT_DIR,
               show_default=True, help="Directory for the report files.")
@@ -497,7 +498,7 @@ def _period_report(start, end, name, formats, lang, timezone, out_dir, db_url, i
 
 def _period_options_decorator(f):
     f = click.option("--format", "formats", default="html,json,md", show_default=True,
-                     help="Comma-separated: html,json,md,xlsx.")(f)
+                     help="Comma-separated: html,json,md,xlsx,pdf.")(f)
     f = click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)(f)
     f = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                      default=DEFAULT_REPORT_DIR, show_default=True, help="Directory for the report files.")(f)
@@ -576,7 +577,7 @@ _add_event_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
-    from collector.errors import StoreError
+    from collector.errors import ReportFormatUnavailable, StoreError
 
     try:
         cli.main(args=argv, prog_name="patrol", standalone_mode=False)
@@ -596,6 +597,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EX_USAGE)
     except StoreError as exc:
         click.echo(f"patrol: store unavailable: {exc}", err=True)
+        sys.exit(EX_UNAVAILABLE)
+    except ReportFormatUnavailable as exc:
+        click.echo(f"patrol: {exc}", err=True)
         sys.exit(EX_UNAVAILABLE)
     except ModuleNotFoundError as exc:
         # The collector's parts (store, reports) are an extra, so an agent host installs little.

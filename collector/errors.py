@@ -3,3 +3,7 @@
 
 class StoreError(Exception):
     """The database cannot be opened or used; the message names the (masked) URL and the cause."""
+
+
+class ReportFormatUnavailable(RuntimeError):
+    """A report format whose library or system libraries are missing: the message says what to install."""

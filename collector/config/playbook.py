@@ -40,7 +40,7 @@ from collector.config.inventory import Inventory
 from collector.config.yamlfile import LineMap, load_yaml, locate
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Format = Literal["html", "json", "md", "xlsx"]
+Format = Literal["html", "json", "md", "xlsx", "pdf"]
 
 
 class _Strict(BaseModel):

@@ -18,12 +18,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from collector.errors import ReportFormatUnavailable
 from collector.report import charts
 from collector.report.capacity import CAPACITY_DAYS
 from collector.report.labels import labels
 from collector.report.model import STATUS_ORDER, Report, zone
 
-FORMATS = ("html", "json", "md", "xlsx")
+FORMATS = ("html", "json", "md", "xlsx", "pdf")
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
@@ -52,7 +53,25 @@ def render_bytes(report: Report, fmt: str) -> bytes:
         from collector.report.xlsx import render_xlsx
 
         return render_xlsx(report)
+    if fmt == "pdf":
+        return render_pdf(render_text(report, "html"))
     return render_text(report, fmt).encode("utf-8")
+
+
+PDF_LIBRARIES = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libfontconfig1"  # WeasyPrint's, on Debian
+
+
+def render_pdf(html: str) -> bytes:
+    """The HTML report printed to PDF by WeasyPrint (its print stylesheet: A4, no page-splitting rows)."""
+    try:
+        import weasyprint
+    except ModuleNotFoundError:
+        raise ReportFormatUnavailable("PDF reports need WeasyPrint: pip install 'patrol[pdf]'") from None
+    except OSError as exc:  # its system libraries are loaded at import
+        raise ReportFormatUnavailable(
+            f"PDF reports need WeasyPrint's system libraries ({exc}); on Debian: apt-get install {PDF_LIBRARIES}"
+        ) from None
+    return weasyprint.HTML(string=html).write_pdf()
 
 
 def render_text(report: Report, fmt: str) -> str:

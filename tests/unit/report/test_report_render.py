@@ -104,8 +104,8 @@ def test_chinese_html(knowledge, tmp_path):
 
 
 def test_unknown_format_or_bad_name_writes_nothing(report, tmp_path):
-    with pytest.raises(ValueError, match="pdf"):
-        render(report, ["html", "pdf"], tmp_path, "r")
+    with pytest.raises(ValueError, match="docx"):
+        render(report, ["html", "docx"], tmp_path, "r")
     with pytest.raises(ValueError, match="file name"):
         render(report, ["html"], tmp_path, "../r")
     assert list(tmp_path.iterdir()) == []
