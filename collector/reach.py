@@ -6,11 +6,14 @@ the run's SSH connection to the target, and "ssh" is that connection itself (``s
 remote target is probed first, so an unreachable host is reported as such (CRITICAL, with the
 reason) rather than as a check that merely could not run. SNMP devices (``checks.snmp.settings.
 is_snmp_device``) are neither probed over TCP nor given SSH connections; every target gets the
-"snmp" connection, and the snmp_* checks report an unreachable device themselves. Checks that reach the
-target themselves (``own_connection``: the link checks and nagios) are not held back by the SSH probe.
-The database checks are such checks too (a database endpoint need not run sshd: they report a server
-they cannot connect to as CRITICAL); a target with ``postgres_*``, ``mysql_*`` or ``oracle_*``
-variables gets that engine's session (checks.sql.pool: one per target and engine per run).
+"snmp" connection, and the snmp_* checks report an unreachable device themselves. Middleware
+endpoints (``checks.middleware.http.is_http_service``: ``tomcat_url``, ``jolokia_url``, ``weblogic_url``
+or ``connection: http``) are not probed either: their checks speak HTTP and report a dead server.
+Checks that reach the target themselves (``own_connection``: the link checks, nagios, the middleware
+and the database checks) are not held back by the SSH probe: a database endpoint need not run sshd,
+its checks report a server they cannot connect to as CRITICAL. A target with ``postgres_*``,
+``mysql_*`` or ``oracle_*`` variables gets that engine's session (checks.sql.pool: one per target and
+engine per run).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from checks.backup.shell import local_shell, ssh_shell
 from checks.host.source import local_host_source
+from checks.middleware.http import is_http_service
 from checks.secrets import Scrubber
 from checks.snmp.session import snmp_session
 from checks.snmp.settings import is_snmp_device
@@ -61,7 +65,8 @@ def connections_for(target: Target, run: RunConnections | None = None) -> Mappin
         kinds["host"] = local_host_source
         kinds["shell"] = local_shell  # files and commands on this machine (the backup checks)
         return kinds
-    if target.connection == SSH and not target.has_agent and run is not None and not is_snmp_device(target):
+    if target.connection == SSH and not target.has_agent and run is not None and not is_snmp_device(target) \
+            and not is_http_service(target):
         kinds["host"] = run.ssh.host_source
         kinds["ssh"] = run.ssh.connection
         kinds["shell"] = ssh_shell(run.ssh.connection)
@@ -88,6 +93,8 @@ def blocked(target: Target, timeout: float = 5.0) -> tuple[Status, str] | None:
             Status.UNKNOWN,
             "checked by its Patrol agent (patrol_agent: true); a one-shot run cannot collect from agents",
         )
+    if is_http_service(target):
+        return None  # polled over HTTP: each check reports an unreachable server (CRITICAL) itself
     if target.connection == SSH and target.vars.get("ssh_jump_host"):
         return None  # reached through the jump host, not directly: the connection reports failures
     unreachable = probe_tcp(target.address, target.port(SSH_PORT), timeout)

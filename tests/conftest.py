@@ -86,6 +86,7 @@ def required_params():
     return {
         "ssh_command": {"command": "/usr/lib/nagios/plugins/check_http -H localhost"},
         "snmp_get": {"oids": [{"oid": "1.3.6.1.2.1.1.3.0", "name": "sys_uptime"}]},
+        "jolokia": {"profile": "tomcat"},
         "tcp_connect": {"endpoints": ["127.0.0.1:22"]},
         "http": {"url": "http://127.0.0.1:8080/healthz"},
         "nagios": {"plugin": "check_dummy", "args": ["0"]},

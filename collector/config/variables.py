@@ -81,6 +81,12 @@ def _snmp_version(value: Any) -> str | None:
     return "expected one of '1', '2c', '3'"
 
 
+def _url(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith(("http://", "https://")) and len(value) > len("https://"):
+        return None
+    return "expected an http:// or https:// URL"
+
+
 def _names(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return None
@@ -93,7 +99,7 @@ RULES: dict[str, Rule] = {
     "ansible_host": _text,
     "ansible_port": _port,
     "ansible_user": _text,
-    "connection": _one_of("local", "ssh", "snmp"),
+    "connection": _one_of("local", "ssh", "snmp", "http"),
     # Ansible's own variable: existing inventories use winrm, network_cli ... and must load as they are.
     "ansible_connection": _text,
     "patrol_category": _one_of("hosts", "network", "databases", "middleware", "backups", "links"),
@@ -116,5 +122,8 @@ RULES: dict[str, Rule] = {
     "snmp_max_repetitions": _count,
     "http_user": _text,  # basic auth user of the http check (its password: http_password, a secret reference)
     **{f"{engine}_port": _port for engine in ("postgres", "mysql", "oracle")},
+    # Middleware management endpoints (checks.middleware.http): base URL, user, CA file, timeout.
+    **{f"{kind}_{key}": rule for kind in ("tomcat", "jolokia", "weblogic")
+       for key, rule in (("url", _url), ("user", _text), ("ca_file", _text), ("timeout", _seconds))},
     **{f"{engine}_{key}": _text for engine in ("postgres", "mysql", "oracle") for key in ("host", "user")},
 }

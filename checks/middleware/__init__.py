@@ -1,0 +1,1 @@
+"""Middleware checks: Tomcat's manager status page, any JVM through Jolokia, WebLogic's REST API."""
