@@ -77,7 +77,8 @@ def run(playbook_path, inventory_path, limit, db_url, report_dir, workers, quiet
     store = Store.open(db_url or default_url())
     try:
         # Built before anything runs: a notification secret that cannot be read is a configuration error.
-        events = EventService.build(store, event_settings, notifications, inventory=inventory)
+        events = EventService.build(store, event_settings, notifications, inventory=inventory,
+                                    keep_undelivered=True)  # no channels here: a collector may have some
         try:
             with console.Progress(enabled=not quiet) as progress:
                 outcome = run_patrol(

@@ -60,6 +60,8 @@ class EventService:
         self.settings = events or EventSettings()
         self.evaluated = 0  # results evaluated by this service
         self.delivered = 0  # notices handed to the notifier
+        self.discarded = 0  # notices taken without a notifier (a collector with no channels)
+        self.keep_undelivered = False  # without a notifier: leave notices in the outbox (patrol run)
         self._wake = wake or threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -72,7 +74,8 @@ class EventService:
     @classmethod
     def build(cls, store: Any, events: EventSettings, notifications: NotificationSettings | None,
               *, inventory: Any = None, site: Any = None, timezone: str | None = None,
-              deliver: bool = True, wake: threading.Event | None = None) -> EventService:
+              deliver: bool = True, wake: threading.Event | None = None,
+              keep_undelivered: bool = False) -> EventService:
         """The service with its engine and, when ``deliver`` and channels are configured, a notifier
         (secrets are read now: a missing one is a ConfigError naming its field). With ``site`` (a
         ``SiteWatcher``) the engine follows inventory changes: dependencies, host patterns, groups."""
@@ -83,6 +86,7 @@ class EventService:
             inventory = site.site.inventory
         service = cls(store, build_engine(store, events, notifications, inventory), notifier, events, wake)
         service._site, service._inventory, service._notifications = site, inventory, notifications
+        service.keep_undelivered = keep_undelivered
         return service
 
     def _follow_site(self) -> None:
@@ -123,17 +127,22 @@ class EventService:
         self.engine.check_silence(sources)
 
     def deliver(self) -> int:
-        """Hand the outbox to the notifier; without one, leave it for a collector that has channels."""
-        if self.notifier is None:
+        """Hand the outbox to the notifier. Without one, a one-shot command leaves the notices for a
+        collector that has channels; the collector itself (``keep_undelivered`` False) takes and drops
+        them, so an outbox nobody reads does not grow for ever."""
+        if self.notifier is None and self.keep_undelivered:
             return 0
         handed = 0
         while True:
             notices = self.engine.repository.take_notices(1000)
             if not notices:
                 return handed
-            self.notifier.submit(notices)
+            if self.notifier is not None:
+                self.notifier.submit(notices)
+                self.delivered += len(notices)
+            else:
+                self.discarded += len(notices)
             handed += len(notices)
-            self.delivered += len(notices)
 
     def run_once(self, tick: bool = False) -> int:
         """Evaluate, optionally tick, deliver; returns the results evaluated."""

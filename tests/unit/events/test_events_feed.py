@@ -172,3 +172,14 @@ def test_results_after_returns_only_what_the_engine_reads(store):
         Status.UNKNOWN, False, "cannot read", T0
     )
     assert store.results_after(last) == (last, [])
+
+
+def test_without_channels_a_collector_drops_notices_and_a_one_shot_command_leaves_them(store):
+    store_run(store, result("CRITICAL", T0), result("CRITICAL", T0 + MINUTE))
+    one_shot = EventService.build(store, EventSettings(), None, keep_undelivered=True)
+    one_shot.run_once()
+    assert one_shot.discarded == 0
+    collector = EventService.build(store, EventSettings(), None)  # patrol serve without channels
+    collector.run_once()
+    assert collector.discarded == 1  # the "opened" notice left by the one-shot command
+    assert collector.engine.repository.take_notices() == []
