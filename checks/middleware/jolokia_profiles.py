@@ -14,15 +14,14 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from checks.datafiles import load_model_file
 from checks.errors import ConfigError, Problem
-from checks.params import problems_from_validation
 from checks.thresholds import UpperLimit
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
@@ -103,17 +102,7 @@ class Profile(_Strict):
 
 
 def load_file(path: Path) -> Profile:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError([Problem((), f"cannot read Jolokia profile: {exc}", file=str(path))]) from None
-    if not isinstance(data, Mapping):
-        raise ConfigError([Problem((), "a Jolokia profile must be a mapping (name, description, reads)",
-                                   file=str(path))])  # fmt: skip
-    try:
-        return Profile.model_validate(dict(data))
-    except ValidationError as exc:
-        raise ConfigError([p.located(str(path), None) for p in problems_from_validation(exc, Profile)]) from None
+    return load_model_file(path, Profile, "Jolokia profile", "name, description, reads")
 
 
 _cache: dict[Path, tuple[tuple[int, int], Profile]] = {}

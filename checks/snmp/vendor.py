@@ -13,11 +13,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from checks.datafiles import load_model_file
 from checks.errors import ConfigError, Problem
-from checks.params import problems_from_validation
 from checks.snmp import oids
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
@@ -95,17 +94,7 @@ class Profile(_Strict):
 
 
 def load_file(path: Path) -> Profile:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError([Problem((), f"cannot read SNMP profile: {exc}", file=str(path))]) from None
-    if not isinstance(data, Mapping):
-        raise ConfigError([Problem((), "an SNMP profile must be a mapping (name, sys_object_id, cpu, memory)",
-                                   file=str(path))])  # fmt: skip
-    try:
-        return Profile.model_validate(dict(data))
-    except ValidationError as exc:
-        raise ConfigError([p.located(str(path), None) for p in problems_from_validation(exc, Profile)]) from None
+    return load_model_file(path, Profile, "SNMP profile", "name, sys_object_id, cpu, memory")
 
 
 def profile_dirs(extra: Iterable[str] = ()) -> list[Path]:
