@@ -20,8 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from checks.datafiles import load_model_file
-from checks.errors import ConfigError, Problem
+from checks.datafiles import load_model_file, load_named_files
 from checks.thresholds import UpperLimit
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
@@ -138,22 +137,7 @@ def load_profiles(extra_dirs: Iterable[str] = ()) -> dict[str, Profile]:
 
     Every problem in every file is reported at once, each naming its file and field.
     """
-    profiles: dict[str, Profile] = {}
-    problems: list[Problem] = []
-    for directory in profile_dirs(extra_dirs):
-        if not directory.is_dir():
-            problems.append(Problem((), f"Jolokia profile directory {directory} does not exist"))
-            continue
-        for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
-            try:
-                profile = _load_cached(path)
-            except ConfigError as exc:
-                problems.extend(exc.problems)
-                continue
-            profiles[profile.name] = profile
-    if problems:
-        raise ConfigError(problems)
-    return profiles
+    return load_named_files(profile_dirs(extra_dirs), _load_cached, "Jolokia profile")
 
 
 def key_properties(object_name: str) -> dict[str, str]:

@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from checks.datafiles import load_model_file
-from checks.errors import ConfigError, Problem
+from checks.datafiles import load_model_file, load_named_files
+from checks.errors import ConfigError
 from checks.snmp import oids
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
@@ -107,22 +107,7 @@ def profile_dirs(extra: Iterable[str] = ()) -> list[Path]:
 
 def load_profiles(extra_dirs: Iterable[str] = ()) -> dict[str, Profile]:
     """Every profile by name; a later directory's profile replaces an earlier one of the same name."""
-    profiles: dict[str, Profile] = {}
-    problems: list[Problem] = []
-    for directory in profile_dirs(extra_dirs):
-        if directory != BUILTIN_DIR and not directory.is_dir():
-            problems.append(Problem((), f"SNMP profile directory {directory} does not exist"))
-            continue
-        for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
-            try:
-                profile = load_file(path)
-            except ConfigError as exc:
-                problems.extend(exc.problems)
-                continue
-            profiles[profile.name] = profile
-    if problems:
-        raise ConfigError(problems)
-    return profiles
+    return load_named_files(profile_dirs(extra_dirs), load_file, "SNMP profile")
 
 
 def choose(profiles: Mapping[str, Profile], sys_object_id: str | None, forced: str | None = None) -> Profile:
