@@ -424,11 +424,10 @@ def report() -> None:
 def report_run(run_id, formats, lang, out_dir, db_url, inventory_path) -> None:
     """Write the report of patrol run RUN_ID again, from the store (its playbook's report settings when the
     playbook file is still there). Exits with the run's worst status, like patrol run."""
-    from checks.target import Target
     from collector import console
     from collector.config.inventory import load_inventory
     from collector.config.playbook import ReportOptions, load_playbook
-    from collector.patrol import write_report
+    from collector.patrol import targets_of, write_report
     from collector.store.store import RunNotFound, Store, default_url
 
     with Store.open(db_url or default_url()) as store:
@@ -442,19 +441,8 @@ def report_run(run_id, formats, lang, out_dir, db_url, inventory_path) -> None:
         playbook = None
         if run.playbook_path and Path(run.playbook_path).is_file():
             playbook = load_playbook(run.playbook_path, default_registry(), inventory)
-        options = playbook.report if playbook is not None else ReportOptions()
-        changes = {}
-        if formats is not None:
-            changes["formats"] = tuple(f.strip() for f in formats.split(",") if f.strip())
-        if lang is not None:
-            changes["language"] = lang
-        try:
-            options = ReportOptions.model_validate({**options.model_dump(), **changes})
-        except ValidationError as exc:
-            raise click.UsageError(f"--format: {exc.errors()[0]['msg']}") from None
-        names = dict.fromkeys(r.target for r in results)
-        hosts = inventory.hosts if inventory is not None else {}
-        targets = [hosts.get(name) or Target(name) for name in names]
+        options = _report_options(playbook.report if playbook is not None else ReportOptions(), formats, lang)
+        targets = targets_of((r.target for r in results), inventory)
         paths = write_report(store, run_id, playbook, targets, out_dir, results, options)
     for fmt, path in paths.items():
         console.out.print(f"Report ({fmt}): {path}")
@@ -462,33 +450,40 @@ def report_run(run_id, formats, lang, out_dir, db_url, inventory_path) -> None:
     sys.exit(status.code)
 
 
+def _report_options(base, formats: str | None, lang: str | None):
+    """``base`` (a playbook's report settings) with --format and --lang applied; a bad format is a usage error."""
+    from collector.config.playbook import ReportOptions
+
+    changes: dict = {}
+    if formats is not None:
+        changes["formats"] = tuple(f.strip() for f in formats.split(",") if f.strip())
+    if lang is not None:
+        changes["language"] = lang
+    try:
+        return ReportOptions.model_validate({**base.model_dump(), **changes})
+    except ValidationError as exc:
+        raise click.UsageError(f"--format: {exc.errors()[0]['msg']}") from None
+
+
 def _period_options(formats: str, lang: str, timezone: str | None):
     from types import SimpleNamespace
 
     from collector.config.playbook import ReportOptions
 
-    try:
-        options = ReportOptions.model_validate(
-            {"formats": [f.strip() for f in formats.split(",") if f.strip()], "language": lang}
-        )
-    except ValidationError as exc:
-        raise click.UsageError(f"--format: {exc.errors()[0]['msg']}") from None
+    options = _report_options(ReportOptions(), formats, lang)
     return SimpleNamespace(**options.model_dump(), timezone=timezone)
 
 
 def _period_report(start, end, name, formats, lang, timezone, out_dir, db_url, inventory_path) -> None:
     from collector import console
     from collector.config.inventory import load_inventory
-    from collector.patrol import category_of
     from collector.report.period import write_period_report
     from collector.store.store import Store, default_url
 
     options = _period_options(formats, lang, timezone)
     inventory = load_inventory(inventory_path) if inventory_path.exists() else None
     with Store.open(db_url or default_url()) as store:
-        paths, status, count = write_period_report(
-            store, start, end, name, options, out_dir, inventory, category_of
-        )
+        paths, status, count = write_period_report(store, start, end, name, options, out_dir, inventory)
     if count == 0:
         click.echo(f"patrol: no results stored between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC",
                    err=True)

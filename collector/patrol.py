@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,19 @@ def category_of(target: Target) -> str:
     """The report section a target belongs to: ``patrol_category`` from the inventory, else hosts."""
     category = target.vars.get("patrol_category")
     return category if category in CATEGORIES else "hosts"
+
+
+def targets_of(names: Iterable[str], inventory: Inventory | None) -> list[Target]:
+    """The inventory's hosts of these names; a name no longer in the inventory as a bare target."""
+    hosts = inventory.hosts if inventory is not None else {}
+    return [hosts.get(name) or Target(name) for name in dict.fromkeys(names)]
+
+
+def target_infos(targets: Iterable[Target]) -> list[TargetInfo]:
+    """What a report shows of each target: address, report category, groups."""
+    return [
+        TargetInfo(name=t.name, address=t.address, category=category_of(t), groups=list(t.groups)) for t in targets
+    ]
 
 
 def prepare(playbook: Playbook, inventory: Inventory, registry: Registry, limit: str | None = None) -> list[Assignment]:
@@ -130,9 +143,7 @@ def write_report(
     previous_run = store.previous_run(run.playbook, run_id)
     previous = store.run_results(previous_run.id) if previous_run else None
     knowledge = KnowledgeBase.load(list(options.knowledge))
-    infos = [
-        TargetInfo(name=t.name, address=t.address, category=category_of(t), groups=list(t.groups)) for t in targets
-    ]
+    infos = target_infos(targets)
     end = run.finished_at or dt.datetime.now(dt.UTC)
     section = events_for_report(
         DatabaseRepository.from_store(store), end - EVENTS_PERIOD, end, {t.name for t in infos}

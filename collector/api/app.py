@@ -22,6 +22,7 @@ from collector.api.batch import Batch, check_ownership, parse_batch
 from collector.api.body import read_body, require_json
 from collector.api.events import events_router
 from collector.config.site import SiteWatcher
+from collector.events.repository import DatabaseRepository
 from collector.events.service import build_engine
 from collector.events.settings import EventSettings
 from collector.notify.settings import NotificationSettings
@@ -160,9 +161,10 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
             )
         return out
 
+    repository = DatabaseRepository.from_store(store)
     app.include_router(
         events_router(
-            lambda: build_engine(store, settings.events, settings.notifications, site.site.inventory),
+            lambda: build_engine(store, settings.events, settings.notifications, site.site.inventory, repository),
             on_change,
             lambda: site.site.inventory,
         )

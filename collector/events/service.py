@@ -38,14 +38,16 @@ FEED_BATCH = 5000  # results per engine call: one transaction each (bench/events
 
 
 def build_engine(store: Any, events: EventSettings, notifications: NotificationSettings | None,
-                 inventory: Any = None) -> EventEngine:
+                 inventory: Any = None, repository: DatabaseRepository | None = None) -> EventEngine:
     """An engine on the store with the site's rules, escalation levels and dependencies.
 
     Every process that changes events (the service, an HTTP worker acknowledging, the CLI) builds its own
-    from the same settings, so they agree on escalation delays."""
+    from the same settings, so they agree on escalation delays. ``repository``: one already made on the
+    store (the HTTP application keeps one and builds an engine per request around it)."""
     parents = inventory.parents() if inventory is not None else {}
     return EventEngine(
-        DatabaseRepository.from_store(store), events.policy(notifications), parents=parents, inventory=inventory
+        repository or DatabaseRepository.from_store(store), events.policy(notifications), parents=parents,
+        inventory=inventory,
     )
 
 

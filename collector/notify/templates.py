@@ -287,17 +287,13 @@ class Message:
             "subject": self.subject,
             "text": self.text,
             "count": len(self.notices),
-            "notices": [notice_json(n) for n in self.notices],
+            "notices": [n.to_json() for n in self.notices],
         }
 
 
 def worst(notices: Sequence[Notice]) -> str:
     severities = {n.severity for n in notices}
     return next((s for s in SEVERITY_ORDER if s in severities), "UNKNOWN")
-
-
-def notice_json(notice: Notice) -> dict:
-    return notice.to_json()
 
 
 def batch_context(notices: Sequence[Notice], channel: str, language: str, timezone: dt.tzinfo | None) -> dict:

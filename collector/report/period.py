@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from checks.status import Status
-from checks.target import Target
 from collector.events.repository import DatabaseRepository
+from collector.patrol import target_infos, targets_of
 from collector.report.capacity import capacity_for_report
 from collector.report.events import events_for_report
 from collector.report.knowledge import KnowledgeBase
-from collector.report.model import TargetInfo, build_report, zone
+from collector.report.model import build_report, zone
 from collector.report.render import render
 from collector.store.store import RunRecord, Store
 
@@ -33,19 +33,13 @@ def day_bounds(day: dt.date, timezone: str) -> tuple[dt.datetime, dt.datetime]:
 
 def write_period_report(
     store: Store, start: dt.datetime, end: dt.datetime, name: str, options: Any, out_dir: Path,
-    inventory: Any = None, category_of: Any = None,
+    inventory: Any = None,
 ) -> tuple[dict[str, Path], Status, int]:
     """Write the report of [start, end); returns (format -> path, worst status, results in the period)."""
     results = store.results_in_period(start, end)
     previous = store.results_in_period(start - (end - start), start)
-    hosts = inventory.hosts if inventory is not None else {}
-    names = dict.fromkeys(r.target for r in results)
-    targets = [hosts.get(n) or Target(n) for n in names]
-    infos = [
-        TargetInfo(name=t.name, address=t.address, category=category_of(t) if category_of else "hosts",
-                   groups=list(t.groups))
-        for t in targets
-    ]
+    targets = targets_of((r.target for r in results), inventory)
+    infos = target_infos(targets)
     status = Status.worst(r.status for r in results) if results else Status.OK
     run = RunRecord(
         id=None,  # type: ignore[arg-type] - a period, not a run: the report shows no run number
@@ -55,7 +49,7 @@ def write_period_report(
     )
     section = events_for_report(DatabaseRepository.from_store(store), start, end, None)
     knowledge = KnowledgeBase.load(list(options.knowledge))
-    capacity = capacity_for_report(store, end, set(names))
+    capacity = capacity_for_report(store, end, {t.name for t in targets})
     model = build_report(run, results, previous or None, infos, knowledge, options, events=section,
                          capacity=capacity)
     stamp = start.astimezone(zone(model.cover.timezone)).strftime("%Y%m%d")

@@ -679,11 +679,6 @@ class Store:
         with self._read() as conn:
             return {(severity, state): count for severity, state, count in conn.execute(query)}
 
-    def newest_result_id(self) -> int:
-        """The id of the newest stored result (0 when there is none)."""
-        with self._read() as conn:
-            return int(conn.execute(sa.select(sa.func.max(_results.c.id))).scalar() or 0)
-
     # -- plumbing ----------------------------------------------------------------------------------
 
     def _run_exists(self, run_id: int) -> bool:
