@@ -18,6 +18,7 @@ from checks.status import Status
 from checks.target import Target
 from collector.config.inventory import Inventory
 from collector.config.playbook import Playbook
+from collector.config.variables import REPORT_CATEGORIES
 from collector.events.repository import DatabaseRepository
 from collector.planner import Assignment, plan
 from collector.report.capacity import capacity_for_report
@@ -28,7 +29,6 @@ from collector.report.render import render
 from collector.runner import OnDone, Runner
 from collector.store.store import Store
 
-CATEGORIES = ("hosts", "network", "databases", "middleware", "backups", "links")
 EVENTS_PERIOD = dt.timedelta(hours=24)  # a patrol report shows its targets' events of the day before it
 
 
@@ -44,7 +44,7 @@ class PatrolOutcome:
 def category_of(target: Target) -> str:
     """The report section a target belongs to: ``patrol_category`` from the inventory, else hosts."""
     category = target.vars.get("patrol_category")
-    return category if category in CATEGORIES else "hosts"
+    return category if category in REPORT_CATEGORIES else "hosts"
 
 
 def targets_of(names: Iterable[str], inventory: Inventory | None) -> list[Target]:

@@ -11,6 +11,9 @@ from typing import Any
 from checks.errors import Path, Problem
 from checks.secrets import is_secret, reference_problem
 
+# The report's sections, in the order it shows them (inventory variable ``patrol_category``).
+REPORT_CATEGORIES = ("hosts", "hardware", "network", "databases", "middleware", "backups", "links")
+
 Rule = Callable[[Any], "str | None"]
 
 
@@ -102,7 +105,7 @@ RULES: dict[str, Rule] = {
     "connection": _one_of("local", "ssh", "snmp", "http"),
     # Ansible's own variable: existing inventories use winrm, network_cli ... and must load as they are.
     "ansible_connection": _text,
-    "patrol_category": _one_of("hosts", "network", "databases", "middleware", "backups", "links"),
+    "patrol_category": _one_of(*REPORT_CATEGORIES),
     "patrol_agent": _flag,
     "patrol_parents": _names,  # the targets this one depends on (events: a down parent suppresses)
     "ssh_private_key_file": _text,
