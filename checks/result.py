@@ -15,10 +15,11 @@ from checks.status import Status
 RESULT_SCHEMA = "patrol.result/1"
 
 # Units a metric may carry. Exporters map them to Prometheus base-unit suffixes
-# (% -> _ratio after dividing by 100, B -> _bytes, s -> _seconds, B/s -> _bytes_per_second).
-UNITS = ("", "%", "B", "s", "B/s", "/s")
+# (% -> _ratio after dividing by 100, B -> _bytes, s -> _seconds, B/s -> _bytes_per_second,
+# C -> _celsius, V -> _volts, W -> _watts, A -> _amperes, rpm -> _rpm: hardware sensors).
+UNITS = ("", "%", "B", "s", "B/s", "/s", "C", "V", "W", "A", "rpm")
 
-Unit = Literal["", "%", "B", "s", "B/s", "/s"]
+Unit = Literal["", "%", "B", "s", "B/s", "/s", "C", "V", "W", "A", "rpm"]
 
 
 class Metric(BaseModel):

@@ -17,6 +17,8 @@ def format_value(value: float, unit: str = "") -> str:
         number = f"{value:.3g}"  # small figures (load per CPU, seconds) keep their significant digits
     if unit in ("%", "/s"):
         return number + unit
+    if unit == "C":
+        return f"{number} °C"
     return f"{number} {unit}".rstrip()
 
 

@@ -3,7 +3,8 @@
 A metric ``<name>`` of unit ``<unit>`` reported by check ``<check>`` is published as
 ``patrol_<check>_<name><suffix>``, where the suffix names the Prometheus base unit:
 ``%`` -> ``_ratio`` (the value divided by 100), ``B`` -> ``_bytes``, ``s`` -> ``_seconds``,
-``B/s`` -> ``_bytes_per_second``, ``/s`` -> ``_per_second``, ``""`` -> no suffix.
+``B/s`` -> ``_bytes_per_second``, ``/s`` -> ``_per_second``, ``C`` -> ``_celsius``, ``V`` -> ``_volts``,
+``W`` -> ``_watts``, ``A`` -> ``_amperes``, ``rpm`` -> ``_rpm``, ``""`` -> no suffix.
 
 Everything here is pure and cached by the caller; ``promtool check metrics`` must find nothing in
 any name this module returns, whatever a check (or a site's own check package) calls itself.
@@ -22,6 +23,11 @@ UNIT_SUFFIXES: dict[str, str] = {
     "s": "_seconds",
     "B/s": "_bytes_per_second",
     "/s": "_per_second",
+    "C": "_celsius",
+    "V": "_volts",
+    "W": "_watts",
+    "A": "_amperes",
+    "rpm": "_rpm",  # fan speed: not an SI unit, named as node_exporter's hwmon collector names it
 }
 
 # Labels every per-result series carries; a check's own label of the same name is renamed.

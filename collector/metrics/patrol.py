@@ -66,7 +66,8 @@ EVENT_STATES = ("firing", "acknowledged")
 # By Status member and by its text (a record built without validation may carry the plain string).
 _STATUS_CODES = {**{s.value: float(s.code) for s in Status}, **{s: float(s.code) for s in Status}}
 _UNIT_WORDS = {"": "", "%": " (%, exported as a 0-1 ratio)", "B": " (bytes)", "s": " (seconds)",
-               "B/s": " (bytes per second)", "/s": " (per second)"}  # fmt: skip
+               "B/s": " (bytes per second)", "/s": " (per second)", "C": " (degrees Celsius)", "V": " (volts)",
+               "W": " (watts)", "A": " (amperes)", "rpm": " (revolutions per minute)"}  # fmt: skip
 _NAME_CACHE_LIMIT = 10_000  # distinct (check, metric, unit) names; garbage in the store cannot grow it further
 
 
