@@ -19,10 +19,8 @@ from checks.target import Target
 from collector.config.inventory import Inventory
 from collector.config.playbook import Playbook
 from collector.config.variables import REPORT_CATEGORIES
-from collector.events.repository import DatabaseRepository
 from collector.planner import Assignment, plan
-from collector.report.capacity import capacity_for_report
-from collector.report.events import events_for_report
+from collector.report.history import store_sections
 from collector.report.knowledge import KnowledgeBase
 from collector.report.model import TargetInfo, build_report
 from collector.report.render import render
@@ -145,10 +143,7 @@ def write_report(
     knowledge = KnowledgeBase.load(list(options.knowledge))
     infos = target_infos(targets)
     end = run.finished_at or dt.datetime.now(dt.UTC)
-    section = events_for_report(
-        DatabaseRepository.from_store(store), end - EVENTS_PERIOD, end, {t.name for t in infos}
-    )
-    capacity = capacity_for_report(store, end, {t.name for t in infos})
-    model = build_report(run, results, previous, infos, knowledge, options, events=section, capacity=capacity)
+    history = store_sections(store, end - EVENTS_PERIOD, end, {t.name for t in infos})
+    model = build_report(run, results, previous, infos, knowledge, options, **history)
     stamp = (run.started_at or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
     return render(model, list(options.formats), report_dir, f"{run.playbook}-{run_id}-{stamp}")

@@ -446,6 +446,13 @@ class EventEngine:
         if event.down == down:
             return
         event.down = down
+        # The span kept for availability: from the first time it went down to the last time it came up.
+        # An event down from its opening was down from its streak's first result (nodata: the last contact).
+        if down:
+            event.down_from = event.down_from or (event.first_seen if event.opened_at == work.now else work.now)
+            event.down_to = None
+        else:
+            event.down_to = work.now
         ids = work.down.get(event.target)
         if ids is None and work.down_complete:
             ids = work.down[event.target] = set()

@@ -62,6 +62,7 @@ class MemoryRepository:
         opened_from: dt.datetime | None = None,
         opened_to: dt.datetime | None = None,
         limit: int | None = None,
+        active_from: dt.datetime | None = None,
     ) -> list[Event]:
         out = []
         for event_id in sorted(self._events, reverse=True):
@@ -75,6 +76,8 @@ class MemoryRepository:
             if opened_from is not None and event.opened_at < opened_from:
                 continue
             if opened_to is not None and event.opened_at >= opened_to:
+                continue
+            if active_from is not None and event.resolved_at is not None and event.resolved_at < active_from:
                 continue
             out.append(event.copy())
             if limit is not None and len(out) >= limit:

@@ -98,6 +98,8 @@ class Event:
     suppressed: bool = False  # a parent (or, by policy, its own target) is down
     in_maintenance: bool = False
     down: bool = False  # this event says its target is down (nodata, unreachable, a down check CRITICAL)
+    down_from: dt.datetime | None = None  # when it first said so (kept after it resolves: availability)
+    down_to: dt.datetime | None = None  # when it last stopped saying so; None while it says so
     notified: bool = False  # receivers were told it is open, and not yet that it resolved
     first_notified_at: dt.datetime | None = None
     acknowledged_at: dt.datetime | None = None  # the acknowledgement in force (cleared when it expires)
@@ -267,8 +269,10 @@ class EventRepository(Protocol):
         opened_from: dt.datetime | None = None,
         opened_to: dt.datetime | None = None,
         limit: int | None = None,
+        active_from: dt.datetime | None = None,
     ) -> list[Event]:
-        """Events matching every given filter, newest first; ``opened_to`` is exclusive."""
+        """Events matching every given filter, newest first; ``opened_to`` is exclusive;
+        ``active_from``: only events open then or later (not resolved before it)."""
 
     def history(self, event_id: int) -> list[HistoryEntry]: ...
 

@@ -143,7 +143,9 @@ class DatabaseRepository:
         opened_from: dt.datetime | None = None,
         opened_to: dt.datetime | None = None,
         limit: int | None = None,
+        active_from: dt.datetime | None = None,
     ) -> list[Event]:
+        """Newest first. ``active_from``: only events not resolved before it (open, or resolved later)."""
         query = sa.select(*_EVENT_COLUMNS).order_by(_events.c.id.desc())
         if states is not None:
             query = query.where(_events.c.state.in_(list(states)))
@@ -155,6 +157,8 @@ class DatabaseRepository:
             query = query.where(_events.c.opened_at >= opened_from)
         if opened_to is not None:
             query = query.where(_events.c.opened_at < opened_to)
+        if active_from is not None:
+            query = query.where(sa.or_(_events.c.resolved_at.is_(None), _events.c.resolved_at >= active_from))
         if limit is not None:
             query = query.limit(limit)
         with self._read() as conn:

@@ -76,6 +76,19 @@ _EN = {
     "not_applicable": "n/a",
     "capacity": "Capacity",
     "capacity_note": "One sample a day over the last {days} days; days until full at the current pace.",
+    "health_by_category": "Targets by category and worst status",
+    "trend_by_day": "Health trend: items by the status of their last result each day",
+    "results_percent": "Items (%)",
+    "days_from_report": "Days from the report (negative: history, positive: forecast)",
+    "since": "Since",
+    "availability": "Availability",
+    "availability_note": (
+        "Share of the period a target was not down (unreachable, silent agent, or a failed connection check); "
+        "{count} targets covered, those not listed were available all the period."
+    ),
+    "all_available": "Every target was available all the period.",
+    "down_time": "Down time",
+    "outages": "Outages",
     "used": "Used",
     "growth": "Growth per day",
     "days_until_full": "Days until full",
@@ -177,6 +190,19 @@ _ZH = {
     "not_applicable": "不适用",
     "capacity": "容量",
     "capacity_note": "最近 {days} 天每天一个采样；按当前增速估算的剩余可用天数。",
+    "health_by_category": "各类别巡检对象及其最差状态",
+    "trend_by_day": "健康趋势：每天各检查项最后一次结果的状态",
+    "results_percent": "检查项（%）",
+    "days_from_report": "距报告日的天数（负数为历史，正数为预测）",
+    "since": "开始于",
+    "availability": "可用率",
+    "availability_note": (
+        "统计周期内对象未处于宕机状态（不可达、代理失联或连接检查失败）的时间占比；"
+        "共覆盖 {count} 个对象，未列出的对象全周期可用。"
+    ),
+    "all_available": "所有对象在整个周期内均可用。",
+    "down_time": "宕机时长",
+    "outages": "宕机次数",
     "used": "使用率",
     "growth": "日增长",
     "days_until_full": "预计写满天数",

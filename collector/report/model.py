@@ -11,7 +11,7 @@ import datetime as dt
 import importlib.metadata
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.result import Metric, Result
 from checks.status import Status
+from collector.config.variables import REPORT_CATEGORIES
 from collector.report import score
 from collector.report.capacity import CapacityRow
 from collector.report.events import EventsSection
@@ -30,7 +31,7 @@ from collector.report.score import Band
 from collector.store import RunRecord
 
 REPORT_SCHEMA = "patrol.report/1"
-CATEGORIES = ("hosts", "network", "databases", "middleware", "backups", "links")
+CATEGORIES = REPORT_CATEGORIES
 STATUS_ORDER = (Status.OK, Status.WARNING, Status.CRITICAL, Status.UNKNOWN)  # as charts and counts show them
 
 Key = tuple[str, str, str]  # target, check, item
@@ -128,6 +129,7 @@ class Finding(_Model):
     observed_text: str
     trend: Literal["new", "persisting"]
     previous_status: Status | None
+    since: dt.datetime | None  # the first result of the current non-OK streak, as far as the store knows
     recommendation: str
 
 
@@ -169,6 +171,23 @@ class CategorySection(_Model):
     targets: list[TargetSection]
 
 
+class DayStatus(_Model):
+    """One day of the health trend: items by the status of their last result that day."""
+
+    day: dt.date
+    ok: int
+    warning: int
+    critical: int
+    unknown: int
+
+    @classmethod
+    def from_counts(cls, day: dt.date, counts: Mapping[Status, int]) -> DayStatus:
+        return cls(day=day, **{s.value.lower(): counts.get(s, 0) for s in STATUS_ORDER})
+
+    def counts(self) -> dict[Status, int]:
+        return {s: getattr(self, s.value.lower()) for s in STATUS_ORDER}
+
+
 class SignOff(_Model):
     inspector: str
     reviewer: str
@@ -187,6 +206,7 @@ class Report(_Model):
     categories: list[CategorySection]
     events: EventsSection | None = None  # None: no event store to read (a report built outside a collector)
     capacity: list[CapacityRow] = Field(default_factory=list)  # the soonest full first
+    trend: list[DayStatus] = Field(default_factory=list)  # oldest first; empty without a store
     signoff: SignOff
 
     def to_json_dict(self) -> dict:
@@ -203,9 +223,15 @@ def build_report(
     now: dt.datetime | None = None,
     events: EventsSection | None = None,
     capacity: Sequence[CapacityRow] = (),
+    since: Mapping[Key, dt.datetime] | None = None,
+    trend: Sequence[DayStatus] = (),
 ) -> Report:
     """The report of ``run``. ``previous``: the results of the previous run of the same playbook, if any.
     ``events``: the events section (``collector.report.events``), when the store has events.
+    ``trend``: the daily health trend (``collector.report.history``).
+    ``since``: when each item's current non-OK streak began, from the event engine
+    (``collector.report.events.problem_since``); an item it does not know of dates from the earliest
+    of its result and, if it was already failing, the previous run's.
 
     Targets that appear in ``results`` but not in ``targets`` are added as hosts, so nothing is dropped.
     ``options`` may also be any object with the ``ReportOptions`` attributes (a playbook's report settings).
@@ -222,7 +248,7 @@ def build_report(
         by_target[result.target].append(result)
     silent = [name for name in infos if not by_target[name]]
 
-    findings = _findings(results, previous, infos, knowledge, language)
+    findings = _findings(results, previous, infos, knowledge, language, since or {})
     duration = run.duration_seconds
     if duration is None and results:  # an unfinished run: up to its last result
         ends = [r.started_at + dt.timedelta(seconds=r.duration_seconds) for r in results]
@@ -255,6 +281,7 @@ def build_report(
         categories=_sections(infos, by_target),
         events=events,
         capacity=list(capacity),
+        trend=list(trend),
         signoff=SignOff(inspector=inspector, reviewer=options.reviewer, date=report_date),
     )
 
@@ -333,9 +360,11 @@ def _findings(
     infos: dict[str, TargetInfo],
     knowledge: KnowledgeBase,
     language: str,
+    since: Mapping[Key, dt.datetime],
 ) -> list[Finding]:
     """Every non-OK result, most severe first (CRITICAL, UNKNOWN, WARNING), then target, check, item."""
-    before = {_key(r): r.status for r in previous or () if r.status is not Status.OK}
+    before_results = {_key(r): r for r in previous or () if r.status is not Status.OK}
+    before = {key: r.status for key, r in before_results.items()}
     problems = sorted(
         (r for r in results if r.status is not Status.OK),
         key=lambda r: (-r.status.severity, r.target, r.check, r.item),
@@ -356,6 +385,7 @@ def _findings(
                 observed_text=observed_text(result, values, language),
                 trend="persisting" if _key(result) in before else "new",
                 previous_status=before.get(_key(result)),
+                since=_since(result, since, before_results.get(_key(result))),
                 # A failed collection says nothing of the figure: advise on collecting, not on the figure.
                 recommendation=knowledge.recommend(
                     result.check, result.item, result.status if result.collected else Status.UNKNOWN, language
@@ -363,6 +393,13 @@ def _findings(
             )
         )
     return findings
+
+
+def _since(result: Result, known: Mapping[Key, dt.datetime], before: Result | None) -> dt.datetime:
+    first = known.get(_key(result))
+    if first is not None and first <= result.started_at:
+        return first
+    return min(result.started_at, before.started_at) if before is not None else result.started_at
 
 
 def _resolved(

@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from checks.status import Status
-from collector.events.repository import DatabaseRepository
 from collector.patrol import target_infos, targets_of
-from collector.report.capacity import capacity_for_report
-from collector.report.events import events_for_report
+from collector.report.history import store_sections
 from collector.report.knowledge import KnowledgeBase
 from collector.report.model import build_report, zone
 from collector.report.render import render
@@ -47,11 +45,11 @@ def write_period_report(
         source="period", started_at=start, finished_at=end, status=status, target_count=len(targets),
         check_count=len({(r.target, r.check) for r in results}), limit=None, inspector=None,
     )
-    section = events_for_report(DatabaseRepository.from_store(store), start, end, None)
     knowledge = KnowledgeBase.load(list(options.knowledge))
-    capacity = capacity_for_report(store, end, {t.name for t in targets})
-    model = build_report(run, results, previous or None, infos, knowledge, options, events=section,
-                         capacity=capacity)
+    # Every target of the store: the events and trend of a target that reported nothing in the period
+    # (silent all day) belong in the report all the more.
+    history = store_sections(store, start, end, None, population={t.name for t in targets})
+    model = build_report(run, results, previous or None, infos, knowledge, options, **history)
     stamp = start.astimezone(zone(model.cover.timezone)).strftime("%Y%m%d")
     paths = render(model, list(options.formats), out_dir, f"{name}-{stamp}")
     return paths, status, len(results)

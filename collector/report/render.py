@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from collector.errors import ReportFormatUnavailable
-from collector.report import charts
+from collector.report import charts, plots
 from collector.report.capacity import CAPACITY_DAYS
 from collector.report.labels import labels
 from collector.report.model import STATUS_ORDER, Report, zone
@@ -154,6 +154,21 @@ def _context(report: Report) -> dict:
         "band_colour": charts.BAND_COLOURS[report.health.band],
         "sparkline": charts.sparkline,
         "capacity_days": CAPACITY_DAYS,
+        "plots": _plots(report, words),
+    }
+
+
+def _plots(report: Report, words: dict[str, str]) -> dict[str, Markup | None]:
+    """The matplotlib charts (inline SVG; None where there is nothing to draw)."""
+    by_category = {
+        section.category: {s: sum(1 for t in section.targets if t.worst_status is s) for s in STATUS_ORDER}
+        for section in report.categories
+        if section.targets
+    }
+    return {
+        "category_health": plots.category_health(by_category, words),
+        "trend": plots.daily_trend([(d.day, d.counts()) for d in report.trend], words),
+        "capacity": plots.capacity(report.capacity, words),
     }
 
 

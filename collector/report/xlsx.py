@@ -1,5 +1,5 @@
-"""The report as an Excel workbook (openpyxl): sheets Overview, Details, Exceptions, and Events and
-Capacity when the report has them; status cells coloured as in the HTML report.
+"""The report as an Excel workbook (openpyxl): sheets Overview, Details, Exceptions, and Events,
+Availability and Capacity when the report has them; status cells coloured as in the HTML report.
 
 Numbers stay numbers (a reader sorts and filters them), times are shown in the report's zone.
 """
@@ -83,8 +83,9 @@ def render_xlsx(report: Report) -> bytes:
 
     exceptions = book.create_sheet("Exceptions")
     table(exceptions, [t["status"], t["target"], t["check"], t["item"], t["observed"], t["trend"],
-                       t["recommendation"]], [
-        [f.status.value, f.target, f.check, f.item, f.observed_text, t.get(f.trend, f.trend), f.recommendation]
+                       t["since"], t["recommendation"]], [
+        [f.status.value, f.target, f.check, f.item, f.observed_text, t.get(f.trend, f.trend), when(f.since),
+         f.recommendation]
         for f in report.findings
     ], status_column=0)
 
@@ -106,6 +107,11 @@ def render_xlsx(report: Report) -> bytes:
             [e.severity, e.target, e.check, e.item, e.summary, when(e.opened_at), e.acknowledged_by or ""]
             for e in ev.open_now
         ], status_column=0)
+
+        availability = book.create_sheet("Availability")
+        table(availability, [t["target"], t["availability"] + " (%)", t["down_time"] + " (s)", t["outages"]], [
+            [a.target, round(a.percent, 3), round(a.down_seconds), a.outages] for a in ev.availability
+        ])
 
     if report.capacity:
         capacity = book.create_sheet("Capacity")

@@ -258,6 +258,8 @@ class EventRow(Base):
     suppressed: Mapped[bool] = mapped_column(sa.Boolean)
     in_maintenance: Mapped[bool] = mapped_column(sa.Boolean)
     down: Mapped[bool] = mapped_column(sa.Boolean)  # says its target is down (for dependants)
+    down_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # first said its target was down
+    down_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # last stopped saying so (None: down)
     notified: Mapped[bool] = mapped_column(sa.Boolean)  # receivers were told it is open, not yet its end
     first_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
@@ -667,6 +667,36 @@ class Store:
         for points in out.values():
             points.sort()
         return out
+
+    def daily_status_counts(
+        self, since: dt.datetime, until: dt.datetime, targets: Collection[str] | None = None
+    ) -> dict[dt.date, dict[Status, int]]:
+        """Per UTC day in [since, until), the items (target, check, item) by the status of their last
+        result of that day: how the estate stood each evening, however often each check ran."""
+        day = "date(started_at)" if self._sqlite else "CAST(started_at AT TIME ZONE 'UTC' AS date)"
+        where = 'started_at >= :since AND started_at < :until' + (" AND target IN :targets" if targets else "")
+        query = sa.text(f"""
+            SELECT day, status, count(*) FROM (
+                SELECT {day} AS day, status,
+                       row_number() OVER (PARTITION BY target, "check", item, {day}
+                                          ORDER BY started_at DESC, id DESC) AS newest
+                FROM results WHERE {where}
+            ) AS daily
+            WHERE newest = 1
+            GROUP BY day, status
+        """).bindparams(sa.bindparam("since", type_=UTCDateTime()), sa.bindparam("until", type_=UTCDateTime()))
+        bounds: dict[str, Any] = {"since": since, "until": until}
+        if targets:
+            query = query.bindparams(sa.bindparam("targets", expanding=True))
+            bounds["targets"] = sorted(targets)
+        out: dict[dt.date, dict[Status, int]] = {}
+        with self._read() as conn:
+            for day_value, status, count in conn.execute(query, bounds):
+                when = day_value if isinstance(day_value, dt.date) else dt.date.fromisoformat(str(day_value))
+                counts = out.setdefault(when, {})
+                state = _STATUS_BY_TEXT.get(status, Status.UNKNOWN)
+                counts[state] = counts.get(state, 0) + count
+        return dict(sorted(out.items()))
 
     def open_event_counts(self) -> dict[tuple[str, str], int]:
         """Open events (firing or acknowledged) by (severity, state), for /metrics."""

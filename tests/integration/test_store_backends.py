@@ -519,3 +519,24 @@ def test_collectors_opening_a_new_postgresql_database_together_migrate_it_once(p
     assert not errors, errors
     with Store.open(store_url) as store:
         assert store.ingest_batch("b1", "web01", [result()]).stored == 1
+
+
+@pytest.mark.integration
+def test_daily_status_counts_take_each_items_last_result_of_the_day(store):
+    """The trend chart's figures, the same on both databases: per UTC day, items by their last status."""
+    day1, day2 = T0.replace(hour=6), T0.replace(hour=6) + dt.timedelta(days=1)
+    store.add_results(None, [
+        result("web01", "/", status=Status.CRITICAL, started_at=day1),
+        result("web01", "/", status=Status.OK, started_at=day1 + dt.timedelta(hours=3)),  # the day's last: OK
+        result("web01", "/var", status=Status.WARNING, started_at=day1),
+        result("web02", "/", status=Status.UNKNOWN, started_at=day1),
+        result("web01", "/", status=Status.CRITICAL, started_at=day2),
+        result("web01", "/var", status=Status.WARNING, started_at=day2),
+    ])
+    since, until = day1 - dt.timedelta(hours=6), day2 + dt.timedelta(hours=12)
+    assert store.daily_status_counts(since, until) == {
+        day1.date(): {Status.OK: 1, Status.WARNING: 1, Status.UNKNOWN: 1},
+        day2.date(): {Status.CRITICAL: 1, Status.WARNING: 1},
+    }
+    assert store.daily_status_counts(since, until, {"web02"}) == {day1.date(): {Status.UNKNOWN: 1}}
+    assert store.daily_status_counts(day2, until) == {day2.date(): {Status.CRITICAL: 1, Status.WARNING: 1}}

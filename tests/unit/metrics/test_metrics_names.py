@@ -60,7 +60,8 @@ def test_words_promtool_rejects_are_joined_to_a_neighbour():
 
 
 def test_an_unknown_unit_is_treated_as_none():
-    assert family_name("power", "draw", "W") == "patrol_power_draw"
+    assert family_name("power", "draw", "kWh") == "patrol_power_draw"
+    assert family_name("power", "draw", "W") == "patrol_power_draw_watts"
 
 
 def test_label_names():

@@ -98,7 +98,7 @@ def test_the_excel_workbook_has_coloured_statuses_and_every_section(store, tmp_p
                               inspector=None, reviewer=None, timezone="UTC")
     paths, _, _ = write_period_report(store, END - DAY, END, "daily", options, tmp_path)
     book = load_workbook(paths["xlsx"])
-    assert book.sheetnames == ["Overview", "Details", "Exceptions", "Events", "Capacity"]
+    assert book.sheetnames == ["Overview", "Details", "Exceptions", "Events", "Availability", "Capacity"]
     t = labels("zh")
     details = list(book["Details"].iter_rows())
     assert [c.value for c in details[0][:5]] == [t["target"], t["address"], t["check"], t["item"], t["status"]]
