@@ -21,7 +21,10 @@ from report_samples import START, TARGETS, current_results, previous_results, ru
 
 from collector.report import KnowledgeBase, ReportOptions, build_report, render  # noqa: E402
 from collector.report.capacity import capacity_rows  # noqa: E402
-from collector.report.events import EventsSection, OpenEvent, RecurringEvent  # noqa: E402
+from collector.report.events import Availability, EventsSection, OpenEvent, RecurringEvent  # noqa: E402
+from collector.report.model import DayStatus, TargetInfo  # noqa: E402
+from checks.result import Result  # noqa: E402
+from checks.status import Status  # noqa: E402
 
 OUT = ROOT / "docs" / "images"
 
@@ -46,11 +49,25 @@ def example(language: str):
                       in_maintenance=False, suppressed=False),
         ],
         recurring=[RecurringEvent(target="db01", check="swap", item="", events=3, worst_severity="CRITICAL")],
+        availability=[Availability(target="app01", percent=93.75, down_seconds=5400.0, outages=1),
+                      Availability(target="web02", percent=99.65, down_seconds=300.0, outages=2)],
+        availability_targets=5,
     )
+    trend = [DayStatus(day=(START - (14 - n) * day).date(), ok=60 - n % 4, warning=3 + n % 3, critical=1 + n // 5,
+                       unknown=n % 2) for n in range(14)]
+    bmc = TargetInfo("bmc-r1-01", "10.0.9.1", "hardware", ("bmc",))
+    hardware = [
+        Result(target=bmc.name, check="redfish_health", item="PSU 2", status=Status.CRITICAL,
+               summary="PSU 2: Critical (input power lost)", started_at=START, duration_seconds=0.8),
+        Result(target=bmc.name, check="redfish_health", item="system", status=Status.OK,
+               summary="system health OK", started_at=START, duration_seconds=0.8),
+    ]
+    since = {("db01", "swap", ""): START - dt.timedelta(days=2, hours=3)}
     options = ReportOptions(organisation="ACME Data Centre", reviewer="Zhang Min", timezone="Asia/Shanghai",
                             language=language)
-    return build_report(run_record(), current_results(), previous_results(), TARGETS, KnowledgeBase.load(), options,
-                        now=START, events=events, capacity=capacity_rows(history))
+    return build_report(run_record(), current_results() + hardware, previous_results(), [*TARGETS, bmc],
+                        KnowledgeBase.load(), options, now=START, events=events, capacity=capacity_rows(history),
+                        trend=trend, since=since)
 
 
 def main() -> None:

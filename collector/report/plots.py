@@ -24,6 +24,7 @@ from collector.report.charts import STATUS_COLOURS
 STATUSES = (Status.OK, Status.WARNING, Status.CRITICAL, Status.UNKNOWN)
 CAPACITY_LINES = 6  # the soonest-full items drawn; the table lists the rest
 FORECAST_DAYS = 30
+TREND_LABELS = 8  # dates under the trend chart; half an A4 page holds about as many
 FONT = ["Noto Sans CJK SC", "Noto Sans", "DejaVu Sans", "Helvetica", "Arial", "sans-serif"]
 _PROLOG = re.compile(r"^.*?(?=<svg)", re.S)
 
@@ -73,7 +74,7 @@ def category_health(
     if not counts:
         return None
     categories = list(counts)[::-1]  # the first category on top
-    figure = _figure(7.2, 0.45 + 0.32 * len(categories))
+    figure = _figure(5.0, 0.55 + 0.3 * len(categories))
     if figure is None:
         return None
     with _fonts():
@@ -100,7 +101,7 @@ def daily_trend(days: Sequence[tuple[dt.date, Mapping[Status, int]]], words: Map
     days = [(day, counts) for day, counts in days if sum(counts.values())]
     if len(days) < 2:
         return None
-    figure = _figure(7.2, 2.0)
+    figure = _figure(5.0, 2.0)
     if figure is None:
         return None
     with _fonts():
@@ -121,7 +122,8 @@ def daily_trend(days: Sequence[tuple[dt.date, Mapping[Status, int]]], words: Map
         low = min(100.0 * counts.get(Status.OK, 0) / total for (_, counts), total in zip(days, totals, strict=True))
         axes.set_ylim(max(0.0, (low // 10) * 10 - 10), 100)  # the problems, not a wall of green
         axes.set_ylabel(words["results_percent"])
-        axes.tick_params(axis="x", labelrotation=90 if len(days) > 16 else 0)
+        step = -(-len(days) // TREND_LABELS)  # at most TREND_LABELS dates: they must not run into each other
+        axes.set_xticks(range(0, len(days), step), [labels[i] for i in range(0, len(days), step)])
         axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=4, frameon=False, fontsize=7)
         return _svg(figure, "daily-trend", words["trend_by_day"])
 
@@ -132,7 +134,7 @@ def capacity(rows: Sequence[CapacityRow], words: Mapping[str, str]) -> Markup | 
     shown = [r for r in rows if len(r.daily_used) >= 2][:CAPACITY_LINES]
     if not shown:
         return None
-    figure = _figure(7.2, 2.6)
+    figure = _figure(9.6, 2.4)
     if figure is None:
         return None
     with _fonts():
