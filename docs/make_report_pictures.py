@@ -19,12 +19,12 @@ sys.path.insert(0, str(ROOT / "tests" / "unit" / "report"))
 
 from report_samples import START, TARGETS, current_results, previous_results, run_record  # noqa: E402
 
+from checks.result import Result  # noqa: E402
+from checks.status import Status  # noqa: E402
 from collector.report import KnowledgeBase, ReportOptions, build_report, render  # noqa: E402
 from collector.report.capacity import capacity_rows  # noqa: E402
 from collector.report.events import Availability, EventsSection, OpenEvent, RecurringEvent  # noqa: E402
 from collector.report.model import DayStatus, TargetInfo  # noqa: E402
-from checks.result import Result  # noqa: E402
-from checks.status import Status  # noqa: E402
 
 OUT = ROOT / "docs" / "images"
 
