@@ -89,7 +89,9 @@ def observed_text(result: Result, values: list[ObservedValue], language: str = "
 def key_metrics(
     metrics: list[Metric], thresholds: list[ThresholdSpec], limit: int = KEY_METRICS_SHOWN
 ) -> list[str]:
-    """The metrics worth a glance, thresholded ones first: ['used 91.2%', 'free 3.9 GiB']."""
+    """The metrics worth a glance, thresholded ones first: ['used 91.2%', 'free 3.9 GiB']. ``*_info``
+    metrics (value 1, their text in labels: the facts check's) are not figures; the assets section shows them."""
+    metrics = [m for m in metrics if not m.name.endswith("_info")]
     watched = {spec.metric for spec in thresholds}
     ordered = sorted(metrics, key=lambda m: m.name not in watched)  # stable: keeps the check's order
     repeated = Counter(m.name for m in metrics)

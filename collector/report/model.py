@@ -22,6 +22,7 @@ from checks.result import Metric, Result
 from checks.status import Status
 from collector.config.variables import REPORT_CATEGORIES
 from collector.report import score
+from collector.report.assets import AssetsSection, assets_section
 from collector.report.capacity import CapacityRow
 from collector.report.events import EventsSection
 from collector.report.figures import ObservedValue, key_metrics, observed_text, observed_values
@@ -207,6 +208,7 @@ class Report(_Model):
     events: EventsSection | None = None  # None: no event store to read (a report built outside a collector)
     capacity: list[CapacityRow] = Field(default_factory=list)  # the soonest full first
     trend: list[DayStatus] = Field(default_factory=list)  # oldest first; empty without a store
+    assets: AssetsSection | None = None  # None: no target ran the facts check
     signoff: SignOff
 
     def to_json_dict(self) -> dict:
@@ -282,6 +284,7 @@ def build_report(
         events=events,
         capacity=list(capacity),
         trend=list(trend),
+        assets=assets_section(results, previous),
         signoff=SignOff(inspector=inspector, reviewer=options.reviewer, date=report_date),
     )
 

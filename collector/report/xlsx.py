@@ -1,5 +1,5 @@
 """The report as an Excel workbook (openpyxl): sheets Overview, Details, Exceptions, and Events,
-Availability and Capacity when the report has them; status cells coloured as in the HTML report.
+Availability, Capacity, Assets and Asset changes when the report has them; status cells coloured as in the HTML report.
 
 Numbers stay numbers (a reader sorts and filters them), times are shown in the report's zone.
 """
@@ -121,6 +121,19 @@ def render_xlsx(report: Report) -> bytes:
              None if r.growth_per_day is None else round(r.growth_per_day, 3),
              None if r.days_until_full is None else round(r.days_until_full, 1)]
             for r in report.capacity
+        ])
+
+    if report.assets is not None:
+        assets = book.create_sheet("Assets")
+        table(assets, [t["target"], t["os"], t["kernel"], t["cpu"], t["memory"] + " (B)", t["disks"],
+                       t["addresses"], t["device"], t["new"]], [
+            [a.target, a.os, a.kernel, a.value("cpu"), a.memory_bytes, a.value("disks"), a.value("addresses"),
+             a.value("device"), "✓" if a.target in report.assets.new_targets else ""]
+            for a in report.assets.assets
+        ])
+        changes = book.create_sheet("Asset changes")
+        table(changes, [t["target"], t["field"], t["before"], t["after"]], [
+            [c.target, t[c.field], c.before, c.after] for c in report.assets.changes
         ])
 
     out = io.BytesIO()
