@@ -6,6 +6,7 @@ from pathlib import Path
 from checks.registry import Registry
 from checks.schema import result_json_schema
 from collector.reference import check_reference
+from collector.report.schema import report_json_schema
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -18,6 +19,13 @@ def test_check_reference_is_up_to_date():
 def test_result_schema_is_up_to_date():
     committed = json.loads((DOCS / "result.schema.json").read_text())
     assert committed == result_json_schema(), "run: .venv/bin/python -m checks.schema > docs/result.schema.json"
+
+
+def test_report_schema_is_up_to_date():
+    committed = json.loads((DOCS / "report.schema.json").read_text())
+    assert committed == report_json_schema(), (
+        "run: .venv/bin/python -m collector.report.schema > docs/report.schema.json"
+    )
 
 
 def test_every_check_documents_its_metrics_and_parameters():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from report_samples import START, TARGETS, current_results, run_record
@@ -123,3 +124,29 @@ def test_chinese_report_names_the_fields_in_chinese(now_and_before, knowledge):
     report = build_report(run_record(), now, before, TARGETS, knowledge, ReportOptions(language="zh"), now=START)
     html = render_text(report, "html")
     assert "<h2>资产与配置</h2>" in html and "<td>内核</td>" in html and "自上次巡检以来的变更" in html
+
+
+def test_a_full_json_report_validates_against_the_published_schema(now_and_before, knowledge, tmp_path):
+    """docs/report.schema.json is generated from the model; a report with every section must satisfy it."""
+    import jsonschema
+
+    from collector.report.capacity import capacity_rows
+    from collector.report.events import events_section
+    from collector.report.model import DayStatus
+
+    now, before = now_and_before
+    day = dt.timedelta(days=1)
+    report = build_report(
+        run_record(), [*current_results(), *now], before, TARGETS, knowledge, ReportOptions(), now=START,
+        events=events_section([], [], START - day, START, {"web01"}),
+        capacity=capacity_rows({("web01", "disk", "/"): [(START - n * day, 80.0 - n) for n in range(5)]}),
+        trend=[DayStatus(day=START.date(), ok=3, warning=1, critical=0, unknown=0)],
+        since={("db01", "swap", ""): START - day},
+    )
+    data = json.loads(render(report, ["json"], tmp_path, "r")["json"].read_text(encoding="utf-8"))
+    schema = json.loads((Path(__file__).resolve().parents[3] / "docs" / "report.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    assert data["schema"] == "patrol.report/1" and data["assets"] and data["events"] and data["capacity"]
+    broken = {**data, "findings": [{**data["findings"][0], "status": "BROKEN"}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
