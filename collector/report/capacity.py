@@ -74,9 +74,38 @@ def capacity_rows(history: Mapping[tuple[str, str, str], Sequence[tuple[dt.datet
     return rows[:SHOWN]
 
 
+def fit_forecast(fit) -> tuple[float | None, float | None]:
+    """``forecast`` from the sums of a ``Store.daily_metric_fits`` row (the same least-squares line)."""
+    if fit.n < MIN_DAYS:
+        return None, None
+    spread = fit.n * fit.sum_xx - fit.sum_x**2
+    if spread <= 1e-12:
+        return None, None
+    slope = (fit.n * fit.sum_xy - fit.sum_x * fit.sum_y) / spread
+    if slope <= 1e-9:
+        return slope, None
+    return slope, max(0.0, (100.0 - fit.last) / slope)
+
+
 def capacity_for_report(store, end: dt.datetime, targets: set[str] | None = None) -> list[CapacityRow]:
-    """Read the daily history ending at ``end`` and build the rows for ``targets`` (None: all)."""
-    history = store.daily_metric_history(CAPACITY_METRICS, end - dt.timedelta(days=CAPACITY_DAYS), end)
+    """The rows for ``targets`` (None: all) from the history ending at ``end``: every item's forecast from
+    sums the database computes, then the daily points of the rows shown only."""
+    since = end - dt.timedelta(days=CAPACITY_DAYS)
+    fits = store.daily_metric_fits(CAPACITY_METRICS, since, end)
     if targets is not None:
-        history = {key: points for key, points in history.items() if key[0] in targets}
-    return capacity_rows(history)
+        fits = {key: fit for key, fit in fits.items() if key[0] in targets}
+    ranked = []
+    for key, fit in fits.items():
+        growth, days = fit_forecast(fit)
+        ranked.append((days is None, days or 0.0, -fit.last, key, growth, days, fit))
+    ranked.sort(key=lambda r: r[:4])
+    shown = ranked[:SHOWN]
+    history = store.daily_metric_history(CAPACITY_METRICS, since, end, targets={r[3][0] for r in shown})
+    rows = []
+    for *_, key, growth, days, fit in shown:
+        target, check, item = key
+        rows.append(CapacityRow(
+            target=target, check=check, item=item, used_percent=fit.last, growth_per_day=growth,
+            days_until_full=days, days_of_history=fit.n, daily_used=[v for _, v in history.get(key, [])],
+        ))
+    return rows

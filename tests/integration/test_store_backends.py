@@ -540,3 +540,26 @@ def test_daily_status_counts_take_each_items_last_result_of_the_day(store):
     }
     assert store.daily_status_counts(since, until, {"web02"}) == {day1.date(): {Status.UNKNOWN: 1}}
     assert store.daily_status_counts(day2, until) == {day2.date(): {Status.CRITICAL: 1, Status.WARNING: 1}}
+
+
+@pytest.mark.integration
+def test_daily_metric_fits_and_history_agree_on_both_databases(store):
+    """Capacity's least-squares sums, computed by SQLite and PostgreSQL alike, from each day's last figure."""
+    from collector.report.capacity import fit_forecast, forecast
+
+    day = dt.timedelta(days=1)
+    results = [result("web01", "/var", used=50.0 + 2 * n, started_at=T0 + n * day) for n in range(4)]
+    results.append(result("web01", "/var", used=10.0, started_at=T0 + 3 * day - dt.timedelta(hours=2)))  # not last
+    results.append(result("web02", "/", used=70.0, started_at=T0))
+    store.add_results(None, results)
+    since, until = T0 - day, T0 + 5 * day
+    fits = store.daily_metric_fits({"disk": "used"}, since, until)
+    history = store.daily_metric_history({"disk": "used"}, since, until, targets={"web01"})
+    assert list(history) == [("web01", "disk", "/var")]
+    assert [v for _, v in history[("web01", "disk", "/var")]] == [50.0, 52.0, 54.0, 56.0]
+    fit = fits[("web01", "disk", "/var")]
+    assert (fit.n, fit.last, fit.last_at) == (4, 56.0, T0 + 3 * day)
+    growth, days = fit_forecast(fit)
+    assert growth == pytest.approx(2.0) and days == pytest.approx(22.0)
+    assert (growth, days) == pytest.approx(forecast(history[("web01", "disk", "/var")]))
+    assert fits[("web02", "disk", "/")].n == 1 and fit_forecast(fits[("web02", "disk", "/")]) == (None, None)

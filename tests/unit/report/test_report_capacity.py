@@ -110,3 +110,16 @@ def test_the_excel_workbook_has_coloured_statuses_and_every_section(store, tmp_p
     assert capacity[1][:3] == ("web01", "disk", "/var") and capacity[1][5] == pytest.approx(11.0)
     overview = {r[0]: r[1] for r in book["Overview"].iter_rows(values_only=True)}
     assert overview[t["organisation"]] == "ACME" and overview[t["health_score"]] == 100
+
+
+def test_the_forecast_from_database_sums_matches_the_one_from_the_points(store):
+    """capacity_for_report ranks every item from sums SQL computes; the same line as through the points."""
+    from_sums = capacity_for_report(store, END)
+    from_points = capacity_rows(store.daily_metric_history({"disk": "used"}, END - 30 * DAY, END))
+    assert [(r.target, r.item, r.days_of_history, r.used_percent, r.daily_used) for r in from_sums] == [
+        (r.target, r.item, r.days_of_history, r.used_percent, r.daily_used) for r in from_points]
+    for a, b in zip(from_sums, from_points, strict=True):
+        assert a.growth_per_day == pytest.approx(b.growth_per_day, abs=1e-9) if b.growth_per_day is not None \
+            else a.growth_per_day is None
+        assert a.days_until_full == pytest.approx(b.days_until_full) if b.days_until_full is not None \
+            else a.days_until_full is None

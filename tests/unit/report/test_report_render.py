@@ -12,7 +12,7 @@ from report_samples import TARGETS, current_results, previous_results, run_recor
 from checks.status import Status
 from collector.report import ReportOptions, build_report, render
 from collector.report.charts import gauge, status_bar
-from collector.report.render import format_duration, markdown_cell
+from collector.report.render import anchor, format_duration, markdown_cell
 
 
 def test_all_three_formats(report, tmp_path):
@@ -162,3 +162,18 @@ def test_durations(seconds, en, zh):
 def test_markdown_cells():
     assert markdown_cell("a | b\nc") == "a \\| b c"
     assert markdown_cell("x < 10 and <img src=x>") == "x < 10 and &lt;img src=x>"
+
+
+def test_the_printed_report_lists_only_the_rows_that_need_attention(report):
+    """compact (the PDF): a target with problems shows its non-OK rows and a count of the OK ones."""
+    from collector.report.render import render_text
+
+    target = next(t for s in report.categories for t in s.targets
+                  if not t.healthy and any(line.routine for line in t.results))
+    routine = [line for line in target.results if line.routine]
+    full, printed = render_text(report, "html"), render_text(report, "html", compact=True)
+    section = printed.split(f'id="{anchor(target.name)}"')[1].split("</table>")[0]
+    assert f"and {len(routine)} more results OK" in section
+    assert section.count('<td class="check">') == len(target.results) - len(routine)
+    whole = full.split(f'id="{anchor(target.name)}"')[1].split("</table>")[0]
+    assert whole.count('<td class="check">') == len(target.results) and "more results OK" not in whole
