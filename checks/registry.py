@@ -68,6 +68,7 @@ BUILTIN = {
     "borg": "checks.backup.borg:BorgCheck",
     "pgbackrest": "checks.backup.pgbackrest:PgbackrestCheck",
     "redfish_health": "checks.redfish.health:RedfishHealthCheck",
+    "snmp_environment": "checks.snmp.environment:SnmpEnvironmentCheck",
 }
 
 
