@@ -255,6 +255,7 @@ class RedfishHealthCheck(Check):
                 items: Items) -> Iterator[Outcome]:  # fmt: skip
         path = client.link(chassis, "Thermal")
         if not path:
+            yield from self.thermal_subsystem(client, chassis, owner, params, items)
             return
         thermal = client.get(path)
         for sensor in thermal.get("Temperatures") or []:
@@ -267,6 +268,43 @@ class RedfishHealthCheck(Check):
                 outcome = self.fan(fan, owner, params, items)
                 if outcome:
                     yield outcome
+
+    def thermal_subsystem(self, client: RedfishClient, chassis: dict[str, Any], owner: str,
+                          params: RedfishHealthParams, items: Items) -> Iterator[Outcome]:  # fmt: skip
+        """Redfish 2020.4 and later: fans under ThermalSubsystem, temperatures in the chassis' Sensors."""
+        sensors = client.link(chassis, "Sensors")
+        if sensors:
+            for sensor in client.members(sensors):
+                if sensor.get("ReadingType") != "Temperature":
+                    continue
+                thresholds = sensor.get("Thresholds") if isinstance(sensor.get("Thresholds"), dict) else {}
+
+                def at(name: str, limits: dict[str, Any] = thresholds) -> Any:
+                    value = limits.get(name)
+                    return value.get("Reading") if isinstance(value, dict) else None
+
+                # The same sensor in the older Thermal form, so one method judges both.
+                legacy = {"Name": sensor.get("Name") or sensor.get("Id"), "Status": sensor.get("Status"),
+                          "ReadingCelsius": sensor.get("Reading"),
+                          "UpperThresholdNonCritical": at("UpperCaution"),
+                          "UpperThresholdCritical": at("UpperCritical"), "UpperThresholdFatal": at("UpperFatal"),
+                          "LowerThresholdNonCritical": at("LowerCaution"),
+                          "LowerThresholdCritical": at("LowerCritical"),
+                          "LowerThresholdFatal": at("LowerFatal")}  # fmt: skip
+                outcome = self.temperature(legacy, owner, params, items)
+                if outcome:
+                    yield outcome
+        subsystem = client.link(chassis, "ThermalSubsystem")
+        fans = client.link(client.get(subsystem), "Fans") if subsystem else None
+        for fan in client.members(fans) if fans else []:
+            speed = fan.get("SpeedPercent") if isinstance(fan.get("SpeedPercent"), dict) else {}
+            rpm = speed.get("SpeedRPM")
+            legacy = {"Name": fan.get("Name") or fan.get("Id"), "Status": fan.get("Status"),
+                      "Reading": rpm if rpm is not None else speed.get("Reading"),
+                      "ReadingUnits": "RPM" if rpm is not None else "Percent"}  # fmt: skip
+            outcome = self.fan(legacy, owner, params, items)
+            if outcome:
+                yield outcome
 
     def temperature(self, sensor: dict[str, Any], owner: str, params: RedfishHealthParams,
                     items: Items) -> Outcome | None:  # fmt: skip

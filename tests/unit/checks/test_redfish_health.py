@@ -247,3 +247,18 @@ def test_pinned_adapter_refuses_without_its_pin():
     with pytest.raises(ValueError):
         PinnedAdapter("not-a-fingerprint")
     assert PinnedAdapter("AB:" * 31 + "AB").fingerprint == "ab" * 32
+
+
+def test_thermal_subsystem_and_sensors_of_newer_bmcs():
+    results, _ = run("thermalsubsystem-server.json")
+    assert set(results) == {"chassis chassis / Ambient 0 Temp", "chassis chassis / CPU0 Temp",
+                            "chassis chassis / Fan0", "chassis chassis / Fan1"}  # the voltage sensor is no temperature
+    ambient = results["chassis chassis / Ambient 0 Temp"]
+    assert ambient.status is Status.OK and ambient.metric("temperature").value == 27.5
+    assert (ambient.thresholds[0].warning, ambient.thresholds[0].critical) == ("5:40", "45")  # Nagios: 45 is 0..45
+    cpu = results["chassis chassis / CPU0 Temp"]
+    assert cpu.status is Status.WARNING and "> 95" in cpu.summary
+    assert results["chassis chassis / Fan0"].metric("fan_speed").value == 8600
+    assert results["chassis chassis / Fan0"].metric("fan_speed").unit == "rpm"
+    dead = results["chassis chassis / Fan1"]
+    assert dead.status is Status.CRITICAL and dead.metric("fan_speed").unit == "%"
