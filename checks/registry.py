@@ -67,6 +67,8 @@ BUILTIN = {
     "restic": "checks.backup.restic:ResticCheck",
     "borg": "checks.backup.borg:BorgCheck",
     "pgbackrest": "checks.backup.pgbackrest:PgbackrestCheck",
+    "redfish_health": "checks.redfish.health:RedfishHealthCheck",
+    "snmp_environment": "checks.snmp.environment:SnmpEnvironmentCheck",
 }
 
 

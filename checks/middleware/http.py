@@ -124,8 +124,17 @@ class HttpClient:
         """Seconds the next request may take: the endpoint's timeout, within the check's own."""
         return max(0.1, min(self.endpoint.timeout, self.ctx.remaining() - 0.5))
 
-    def request(self, method: str, url: str, role_hint: str = "", **kwargs: Any) -> requests.Response:
+    def tls_advice(self) -> str:
+        """What to do about a failed TLS handshake (a client that pins certificates says otherwise)."""
+        return f"set {self.endpoint.prefix}_ca_file to the CA that signed the server's certificate"
+
+    def request(self, method: str, url: str, role_hint: str = "", ok: tuple[int, ...] = (200,),
+                **kwargs: Any) -> requests.Response:  # fmt: skip
+        """``ok``: the statuses that are an answer (a login that creates a session answers 201)."""
         budget = self.budget()
+        # Per request, because requests lets REQUESTS_CA_BUNDLE in the environment override a session's
+        # verify: a configured CA file must win over it.
+        kwargs.setdefault("verify", self.session.verify)
 
         def call() -> requests.Response:
             # requests' timeout bounds each socket wait, not the whole exchange, so the body is read
@@ -146,8 +155,7 @@ class HttpClient:
         except (CallTimedOut, requests.Timeout):
             raise EndpointUnreachable(f"{url}: no answer within {budget:g} s") from None
         except requests.exceptions.SSLError as exc:
-            raise EndpointError(f"{url}: TLS failed ({_root_cause(exc)}); set {self.endpoint.prefix}_ca_file to "
-                                "the CA that signed the server's certificate") from None  # fmt: skip
+            raise EndpointError(f"{url}: TLS failed ({_root_cause(exc)}); {self.tls_advice()}") from None
         except requests.ConnectionError as exc:
             raise EndpointUnreachable(f"{url}: {_root_cause(exc)}") from None
         except requests.RequestException as exc:
@@ -160,7 +168,7 @@ class HttpClient:
         if 300 <= status < 400:
             raise EndpointError(f"{url}: HTTP {status}, redirected to {response.headers.get('Location', '?')}; "
                                 f"give {self.endpoint.prefix}_url the final address")  # fmt: skip
-        if status != 200:
+        if status not in ok:
             # The start of the body usually says why (a servlet's error page, a JSON error document).
             said = " ".join(response.content[:200].decode("utf-8", "replace").split())
             raise EndpointError(
@@ -208,12 +216,14 @@ def _root_cause(exc: BaseException) -> str:
     return text or seen.__class__.__name__
 
 
-# Inventory variables that make a target a management endpoint polled over HTTP.
-URL_VARS = ("tomcat_url", "jolokia_url", "weblogic_url")
+# Inventory variables that make a target a management endpoint polled over HTTP (a BMC's Redfish
+# service, checks.redfish, is one too).
+URL_VARS = ("tomcat_url", "jolokia_url", "weblogic_url", "redfish_url")
 
 
 def is_http_service(target: Any) -> bool:
-    """A target polled over HTTP only: ``connection: http``, or a middleware URL without another connection.
+    """A target polled over HTTP only: ``connection: http``, or a middleware (or Redfish) URL without another
+    connection.
 
     Like an SNMP device, such a target (an application server, often without SSH access for the
     monitoring account) is not probed on the SSH port; each check reports an unreachable server

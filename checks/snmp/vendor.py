@@ -1,4 +1,5 @@
-"""Device profiles: where a vendor keeps CPU and memory figures, as YAML data files users can add to.
+"""Device profiles: where a vendor keeps CPU and memory figures (snmp_device) and its environment tables
+(snmp_environment), as YAML data files users can add to.
 
 A profile names the sysObjectID prefixes it applies to and the OIDs to read; the longest matching
 prefix wins. Profiles ship in ``checks/snmp/profiles/``; a site adds or overrides them (same
@@ -73,12 +74,56 @@ class MemorySource(_Strict):
         return self
 
 
+StateName = Literal["ok", "warning", "critical", "absent", "unknown"]
+
+
+class EnvTable(_Strict):
+    """One vendor environment table (snmp_environment): a column of names, of readings, of the
+    device's own threshold, and of states with what each state value means."""
+
+    kind: Literal["temperature", "fan", "supply"]
+    label: str = Field(min_length=1, description="item prefix: 'temperature', 'fan', 'PSU' ...")
+    name: str | None = Field(default=None, description="column of names; none: entPhysicalName of the same index")
+    value: str | None = Field(default=None, description="column of readings (°C for temperatures)")
+    unit: Literal["C", "rpm", "%", "W"] | None = Field(
+        default=None, description="the readings' unit (default: C for temperatures, rpm for fans, W for supplies)"
+    )
+    critical: str | None = Field(default=None, description="column of the device's own upper threshold")
+    warning: str | None = Field(default=None, description="column of the device's own upper warning threshold")
+    state: str | None = Field(default=None, description="column of states")
+    states: dict[int, StateName] = Field(default_factory=dict, description="state value -> what it means")
+    state_names: dict[int, str] = Field(default_factory=dict, description="state value -> the MIB's name for it")
+    present: str | None = Field(default=None, description="column saying whether the part is there")
+    present_values: list[int] = Field(default_factory=lambda: [1], description="values of `present` meaning there")
+    no_reading: list[int] = Field(default_factory=list, description="readings that mean 'no sensor here' (skipped)")
+    entity_index: bool = Field(
+        default=True, description="rows are indexed by entPhysicalIndex (names from entPhysicalName without `name`)"
+    )
+
+    @field_validator("name", "value", "critical", "warning", "state", "present")
+    @classmethod
+    def _numeric(cls, value: str | None) -> str | None:
+        return _oid(value)
+
+    @model_validator(mode="after")
+    def _something(self) -> EnvTable:
+        if self.value is None and self.state is None:
+            raise ValueError("an environment table needs a value or a state column")
+        return self
+
+
+class Environment(_Strict):
+    entity_sensors: bool = Field(default=True, description="read ENTITY-SENSOR-MIB (RFC 3433) sensors too")
+    tables: list[EnvTable] = Field(default_factory=list)
+
+
 class Profile(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     description: str = ""
     sys_object_id: list[str] = Field(default_factory=list, description="sysObjectID prefixes, e.g. 1.3.6.1.4.1.9.")
     cpu: CpuSource | None = None
     memory: MemorySource | None = None
+    environment: Environment | None = None  # snmp_environment: sensors, fans, power supplies
 
     @field_validator("sys_object_id")
     @classmethod
@@ -94,7 +139,7 @@ class Profile(_Strict):
 
 
 def load_file(path: Path) -> Profile:
-    return load_model_file(path, Profile, "SNMP profile", "name, sys_object_id, cpu, memory")
+    return load_model_file(path, Profile, "SNMP profile", "name, sys_object_id, cpu, memory, environment")
 
 
 def profile_dirs(extra: Iterable[str] = ()) -> list[Path]:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from checks.errors import Path, Problem
+from checks.redfish.client import AUTH_MODES, fingerprint_problem
 from checks.secrets import is_secret, reference_problem
 
 # The report's sections, in the order it shows them (inventory variable ``patrol_category``).
@@ -128,5 +129,11 @@ RULES: dict[str, Rule] = {
     # Middleware management endpoints (checks.middleware.http): base URL, user, CA file, timeout.
     **{f"{kind}_{key}": rule for kind in ("tomcat", "jolokia", "weblogic")
        for key, rule in (("url", _url), ("user", _text), ("ca_file", _text), ("timeout", _seconds))},
+    # A BMC's Redfish service (checks.redfish): like the middleware endpoints, plus how it logs in and the
+    # SHA-256 fingerprint pinning its self-signed certificate (redfish_password: a secret reference).
+    **{f"redfish_{key}": rule for key, rule in (("url", _url), ("user", _text), ("ca_file", _text),
+                                                ("timeout", _seconds))},
+    "redfish_auth": _one_of(*AUTH_MODES),
+    "redfish_fingerprint": fingerprint_problem,
     **{f"{engine}_{key}": _text for engine in ("postgres", "mysql", "oracle") for key in ("host", "user")},
 }

@@ -1,0 +1,1 @@
+"""Server hardware through the BMC's Redfish service (iDRAC, iLO, XCC, iBMC ...)."""
