@@ -67,6 +67,7 @@ BUILTIN = {
     "restic": "checks.backup.restic:ResticCheck",
     "borg": "checks.backup.borg:BorgCheck",
     "pgbackrest": "checks.backup.pgbackrest:PgbackrestCheck",
+    "smart": "checks.platform.smart:SmartCheck",
 }
 
 
