@@ -68,6 +68,7 @@ BUILTIN = {
     "borg": "checks.backup.borg:BorgCheck",
     "pgbackrest": "checks.backup.pgbackrest:PgbackrestCheck",
     "smart": "checks.platform.smart:SmartCheck",
+    "raid": "checks.platform.raid:RaidCheck",
 }
 
 

@@ -7,6 +7,10 @@ real systems' outputs is tested on recorded outputs in tests/unit/platform_check
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from checks.status import Status
@@ -14,6 +18,8 @@ from checks.status import Status
 from .backup_support import require, run_check
 
 pytestmark = pytest.mark.integration
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "platform"
 
 
 # -- smart ------------------------------------------------------------------------------------------
@@ -56,3 +62,42 @@ def test_smart_over_ssh(sshd, known_hosts):
     (refused,) = run_check("smart", {"command": "/usr/sbin/smartctl", "sudo": True}, ssh)
     assert refused.status is Status.UNKNOWN
     assert "sudo -n refused to run smartctl" in refused.summary and "a password is required" in refused.summary
+
+
+# -- raid -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mdstat_copy():
+    """A recorded /proc/mdstat in a directory the SSH test user can read, removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix="patrol-mdstat-"))
+    directory.chmod(0o755)
+    path = directory / "mdstat"
+    path.write_bytes((FIXTURES / "mdstat-raid5-recovering.txt").read_bytes())
+    path.chmod(0o644)
+    yield path
+    shutil.rmtree(directory)
+
+
+def test_raid_reads_this_machines_proc_mdstat():
+    (result,) = run_check("raid", {})
+    assert not Path("/proc/mdstat").exists()  # this machine's kernel has no md driver loaded
+    assert result.status is Status.OK and result.summary == "no software RAID arrays (no md driver loaded)"
+    (required,) = run_check("raid", {"required": True})
+    assert required.status is Status.UNKNOWN
+
+
+def test_raid_over_ssh(sshd, known_hosts, mdstat_copy):
+    ssh = sshd.target_vars(known_hosts, connection="ssh")
+    (real,) = run_check("raid", {}, ssh)
+    assert real.status is Status.OK and real.summary == "no software RAID arrays (no md driver loaded)"
+    remote = run_check("raid", {"mdstat_path": str(mdstat_copy)}, ssh)
+    local = run_check("raid", {"mdstat_path": str(mdstat_copy)})
+    for results in (remote, local):
+        (md2,) = results
+        assert md2.item == "md2" and md2.status is Status.WARNING, md2.summary
+        assert md2.summary.endswith("recovery 17.6%, about 2.3 h left")
+        assert md2.metric("sync_eta").value == 8184.0
+    mdstat_copy.chmod(0o600)  # root's file: the test user may not read it
+    (denied,) = run_check("raid", {"mdstat_path": str(mdstat_copy)}, ssh)
+    assert denied.status is Status.UNKNOWN and "Permission denied" in denied.summary, denied.summary
