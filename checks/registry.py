@@ -69,6 +69,8 @@ BUILTIN = {
     "pgbackrest": "checks.backup.pgbackrest:PgbackrestCheck",
     "redfish_health": "checks.redfish.health:RedfishHealthCheck",
     "snmp_environment": "checks.snmp.environment:SnmpEnvironmentCheck",
+    "smart": "checks.platform.smart:SmartCheck",
+    "raid": "checks.platform.raid:RaidCheck",
 }
 
 

@@ -1,0 +1,103 @@
+"""The platform checks with the real tools of this machine, in process and over a real sshd.
+
+This machine is a container: no SMART device, no md driver, systemd not running as PID 1, no chronyd
+running. Each check must say so clearly (UNKNOWN with the reason, or OK "no arrays"). The parsing of
+real systems' outputs is tested on recorded outputs in tests/unit/platform_checks/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from checks.status import Status
+
+from .backup_support import require, run_check
+
+pytestmark = pytest.mark.integration
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "platform"
+
+
+# -- smart ------------------------------------------------------------------------------------------
+
+
+def test_smart_with_the_real_smartctl_sees_no_device():
+    require("smartctl")
+    (result,) = run_check("smart", {})
+    assert result.status is Status.UNKNOWN and not result.collected
+    assert result.summary == (
+        "cannot check: smartctl --scan found no SMART device on this host "
+        "(smartctl usually needs root: see the 'sudo' parameter)"
+    )
+
+
+def test_smart_on_a_named_device_that_is_not_there():
+    require("smartctl")
+    (result,) = run_check("smart", {"devices": ["/dev/sdz"]})
+    assert result.item == "/dev/sdz" and result.status is Status.UNKNOWN
+    assert result.summary == (
+        "smartctl could not open the device (Smartctl open device: /dev/sdz failed: No such device)"
+    )
+
+
+def test_smart_over_ssh(sshd, known_hosts):
+    require("smartctl")
+    require("sudo")
+    ssh = sshd.target_vars(known_hosts, connection="ssh")
+    # /usr/sbin is not on an unprivileged user's PATH on Debian: the check says so.
+    (default,) = run_check("smart", {}, ssh)
+    assert default.status is Status.UNKNOWN
+    assert default.summary.startswith(
+        "cannot check: smartctl is not installed on the host or not on the patrol user's PATH"
+    ), default.summary
+    (scanned,) = run_check("smart", {"command": "/usr/sbin/smartctl"}, ssh)
+    assert scanned.status is Status.UNKNOWN and "found no SMART device" in scanned.summary
+    (named,) = run_check("smart", {"command": "/usr/sbin/smartctl", "devices": ["/dev/sdz"]}, ssh)
+    assert named.status is Status.UNKNOWN and "/dev/sdz failed: No such device" in named.summary
+    # The test account has no sudoers rule: sudo -n refuses instead of asking for a password.
+    (refused,) = run_check("smart", {"command": "/usr/sbin/smartctl", "sudo": True}, ssh)
+    assert refused.status is Status.UNKNOWN
+    assert "sudo -n refused to run smartctl" in refused.summary and "a password is required" in refused.summary
+
+
+# -- raid -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mdstat_copy():
+    """A recorded /proc/mdstat in a directory the SSH test user can read, removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix="patrol-mdstat-"))
+    directory.chmod(0o755)
+    path = directory / "mdstat"
+    path.write_bytes((FIXTURES / "mdstat-raid5-recovering.txt").read_bytes())
+    path.chmod(0o644)
+    yield path
+    shutil.rmtree(directory)
+
+
+def test_raid_reads_this_machines_proc_mdstat():
+    (result,) = run_check("raid", {})
+    assert not Path("/proc/mdstat").exists()  # this machine's kernel has no md driver loaded
+    assert result.status is Status.OK and result.summary == "no software RAID arrays (no md driver loaded)"
+    (required,) = run_check("raid", {"required": True})
+    assert required.status is Status.UNKNOWN
+
+
+def test_raid_over_ssh(sshd, known_hosts, mdstat_copy):
+    ssh = sshd.target_vars(known_hosts, connection="ssh")
+    (real,) = run_check("raid", {}, ssh)
+    assert real.status is Status.OK and real.summary == "no software RAID arrays (no md driver loaded)"
+    remote = run_check("raid", {"mdstat_path": str(mdstat_copy)}, ssh)
+    local = run_check("raid", {"mdstat_path": str(mdstat_copy)})
+    for results in (remote, local):
+        (md2,) = results
+        assert md2.item == "md2" and md2.status is Status.WARNING, md2.summary
+        assert md2.summary.endswith("recovery 17.6%, about 2.3 h left")
+        assert md2.metric("sync_eta").value == 8184.0
+    mdstat_copy.chmod(0o600)  # root's file: the test user may not read it
+    (denied,) = run_check("raid", {"mdstat_path": str(mdstat_copy)}, ssh)
+    assert denied.status is Status.UNKNOWN and "Permission denied" in denied.summary, denied.summary
