@@ -152,11 +152,6 @@ class ResultLine(_Model):
     key_metrics: list[str]
     metrics: list[Metric]
 
-    @property
-    def routine(self) -> bool:
-        """OK and collected: the printed report leaves such rows of a target with problems out."""
-        return self.status is Status.OK and self.collected
-
 
 class TargetSection(_Model):
     name: str

@@ -155,6 +155,8 @@ def _context(report: Report) -> dict:
         "sparkline": charts.sparkline,
         "capacity_days": CAPACITY_DAYS,
         "plots": _plots(report, words),
+        # The printed report states each distinct recommendation once and refers to it by number.
+        "advice": {text: n for n, text in enumerate(dict.fromkeys(f.recommendation for f in report.findings), 1)},
     }
 
 

@@ -164,16 +164,28 @@ def test_markdown_cells():
     assert markdown_cell("x < 10 and <img src=x>") == "x < 10 and &lt;img src=x>"
 
 
-def test_the_printed_report_lists_only_the_rows_that_need_attention(report):
-    """compact (the PDF): a target with problems shows its non-OK rows and a count of the OK ones."""
+def test_the_printed_report_gives_each_target_one_line_and_each_recommendation_once(knowledge):
+    """compact (the PDF): the findings carry the problems and refer to numbered recommendations stated
+    once; the details are one line per target with its counts by status."""
+    from report_samples import GIB, START, TARGETS, current_results, disk, run_record
+
+    from checks.status import Status
     from collector.report.render import render_text
 
-    target = next(t for s in report.categories for t in s.targets
-                  if not t.healthy and any(line.routine for line in t.results))
-    routine = [line for line in target.results if line.routine]
-    full, printed = render_text(report, "html"), render_text(report, "html", compact=True)
-    section = printed.split(f'id="{anchor(target.name)}"')[1].split("</table>")[0]
-    assert f"and {len(routine)} more results OK" in section
-    assert section.count('<td class="check">') == len(target.results) - len(routine)
-    whole = full.split(f'id="{anchor(target.name)}"')[1].split("</table>")[0]
-    assert whole.count('<td class="check">') == len(target.results) and "more results OK" not in whole
+    # two more full root file systems: the same advice as web01's, three times over
+    results = [*current_results(), disk("web02", "/", 95.0, 1 * GIB, Status.CRITICAL),
+               disk("db01", "/", 96.0, 1 * GIB, Status.CRITICAL)]
+    report = build_report(run_record(), results, None, TARGETS, knowledge, ReportOptions(), now=START)
+    printed, full = render_text(report, "html", compact=True), render_text(report, "html")
+    distinct = list(dict.fromkeys(f.recommendation for f in report.findings))
+    assert len(distinct) < len(report.findings)  # the sample repeats one: stated once in print
+    for number, _ in enumerate(distinct, 1):
+        assert printed.count(f'<tr id="advice-{number}">') == 1
+    assert printed.count('href="#advice-') == len(report.findings)
+    web01 = next(t for s in report.categories for t in s.targets if t.name == "web01")
+    line = printed.split(f'<tr id="{anchor("web01")}">')[1].split("</tr>")[0]
+    for status in ("OK", "WARNING", "CRITICAL"):
+        count = sum(1 for r in web01.results if r.status.value == status)
+        assert (f"{count} {status}" in line) == (count > 0)
+    assert '<td class="check">' not in printed.split('<section class="details">')[1]
+    assert 'href="#advice-' not in full and '<td class="check">' in full.split('<section class="details">')[1]
