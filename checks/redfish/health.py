@@ -112,10 +112,14 @@ class Items:
         self.seen: set[str] = set()
 
     def name(self, label: str, owner: str) -> str:
-        if label in self.seen:
+        if label in self.seen and not label.startswith(f"{owner} / "):
             label = f"{owner} / {label}"
-        self.seen.add(label)
-        return label
+        candidate, n = label, 1
+        while candidate in self.seen:  # still taken (two sensors of one chassis with one name)
+            n += 1
+            candidate = f"{label} #{n}"
+        self.seen.add(candidate)
+        return candidate
 
 
 class RedfishHealthCheck(Check):

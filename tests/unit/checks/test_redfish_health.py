@@ -262,3 +262,12 @@ def test_thermal_subsystem_and_sensors_of_newer_bmcs():
     assert results["chassis chassis / Fan0"].metric("fan_speed").unit == "rpm"
     dead = results["chassis chassis / Fan1"]
     assert dead.status is Status.CRITICAL and dead.metric("fan_speed").unit == "%"
+
+
+def test_item_names_stay_unique():
+    from checks.redfish.health import Items
+
+    items = Items()
+    assert [items.name("PSU 1", "chassis 1"), items.name("PSU 1", "chassis 2"),
+            items.name("chassis 1 / Fan", "chassis 1"), items.name("chassis 1 / Fan", "chassis 1")] == [
+        "PSU 1", "chassis 2 / PSU 1", "chassis 1 / Fan", "chassis 1 / Fan #2"]  # fmt: skip
