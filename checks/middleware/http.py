@@ -44,7 +44,9 @@ class EndpointDenied(EndpointProblem):
 
 
 class EndpointError(EndpointProblem):
-    pass
+    def __init__(self, message: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status  # the server's answer, where it gave one that is not usable
 
 
 class EndpointConfigError(EndpointProblem):
@@ -172,7 +174,7 @@ class HttpClient:
             # The start of the body usually says why (a servlet's error page, a JSON error document).
             said = " ".join(response.content[:200].decode("utf-8", "replace").split())
             raise EndpointError(
-                f"{url}: HTTP {status} {response.reason or ''}".rstrip() + (f": {said}" if said else "")
+                f"{url}: HTTP {status} {response.reason or ''}".rstrip() + (f": {said}" if said else ""), status
             )
         return response
 

@@ -8,6 +8,7 @@ The expat bundled with Python 3.11+ (2.4.1 and later) also caps entity amplifica
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -49,7 +50,16 @@ class TomcatStatus:
 
 def fetch(client: HttpClient, status_path: str = STATUS_PATH) -> TomcatStatus:
     url = join(client.endpoint.url, status_path)
-    response = client.get(url, role_hint=ROLE)
+    try:
+        response = client.get(url, role_hint=ROLE)
+    except EndpointError as exc:
+        # The servlet walks each connector's request processors unlocked while they serve; one that
+        # finishes under it fails the page with HTTP 500 (the status XML half written). The next
+        # look is sound, so a 500 is asked again once, if the check's time allows.
+        if exc.http_status != 500 or client.ctx.remaining() < 1.0:
+            raise
+        time.sleep(0.1)
+        response = client.get(url, role_hint=ROLE)
     return parse(response.content, url)
 
 

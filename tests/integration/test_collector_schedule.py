@@ -44,8 +44,13 @@ def test_scheduled_run_gathers_agents_and_marks_the_silent_ones(tmp_path):
         for missing in (("web01", "uptime"), ("web02", "memory"), ("web02", "uptime")):
             assert not results[missing].collected and "did not report" in results[missing].summary
         assert all(r.playbook == "fleet" and r.scheduled_at == run.started_at for r in results.values())
-        reports = list((tmp_path / "reports").glob(f"fleet-{run.id}-*.json"))
-        assert reports, list((tmp_path / "reports").glob("*"))
+        # The report is written after the run is closed: wait for it, as a reader of the directory would.
+        reports: list = []
+        deadline = time.monotonic() + 60
+        while not reports and time.monotonic() < deadline:
+            reports = list((tmp_path / "reports").glob(f"fleet-{run.id}-*.json"))
+            time.sleep(0.2)
+        assert reports, (list((tmp_path / "reports").glob("*")), c.log())
     finally:
         c.kill(15)
 
