@@ -19,6 +19,7 @@ from pydantic import Field
 from checks.base import Check, CheckContext, Outcome, metric
 from checks.host.inventory import Address, HostFacts
 from checks.params import CheckParams
+from checks.result import Metric
 from checks.snmp import facts as snmp_facts
 from checks.snmp.base import SnmpCheck
 from checks.snmp.errors import SnmpError, SnmpUnreachable
@@ -76,7 +77,12 @@ class FactsCheck(Check):
         yield Outcome(
             summary=summary,
             metrics=[
-                metric("device_info", 1, descr=found.descr, object_id=found.object_id, name=found.name),
+                # Built directly: the label "name" would collide with metric()'s own parameter.
+                Metric(
+                    name="device_info",
+                    value=1,
+                    labels={"descr": found.descr, "object_id": found.object_id, "name": found.name},
+                ),
                 *address_metrics(found.addresses),
             ],
             status=Status.OK,
