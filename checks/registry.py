@@ -71,6 +71,7 @@ BUILTIN = {
     "snmp_environment": "checks.snmp.environment:SnmpEnvironmentCheck",
     "smart": "checks.platform.smart:SmartCheck",
     "raid": "checks.platform.raid:RaidCheck",
+    "facts": "checks.host.facts:FactsCheck",
 }
 
 

@@ -12,7 +12,10 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from checks.host.inventory import HostFacts
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class HostSource(Protocol):
     def now(self) -> float: ...
     def nic_counters(self) -> dict[str, dict[str, int]]: ...
     def nic_stats(self) -> dict[str, NicStats]: ...
+    def facts(self, link_local: bool = False) -> HostFacts: ...
 
 
 class PsutilHostSource:
@@ -161,6 +165,12 @@ class PsutilHostSource:
             admin_up = "up" in flags if flags != {""} else st.isup
             out[nic] = NicStats(admin_up=admin_up, running=running, speed_mbps=st.speed or 0, mtu=st.mtu)
         return out
+
+    def facts(self, link_local: bool = False) -> HostFacts:
+        """The inventory of this machine (the facts check): read afresh each time, it is cheap."""
+        from checks.host.inventory import read_local
+
+        return read_local(self, link_local)
 
 
 _local: PsutilHostSource | None = None

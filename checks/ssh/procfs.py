@@ -13,9 +13,12 @@ import shlex
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.host.source import DiskUsage, Memory, NicStats, Partition, Process, Swap
+
+if TYPE_CHECKING:
+    from checks.host.inventory import HostFacts
 
 # psutil's names for the process states of /proc/[pid]/stat.
 PROCESS_STATES = {
@@ -186,6 +189,13 @@ class SshHostSource:
     def nic_stats(self) -> dict[str, NicStats]:
         names = parse_net_dev(self._section("netdev"))
         return parse_sys_net(self._section("sysnet"), names)
+
+    def facts(self, link_local: bool = False) -> HostFacts:
+        """The host's inventory (the facts check): its own command, apart from the snapshot, which
+        holds moving figures the facts do not need."""
+        from checks.ssh.facts import read_facts
+
+        return read_facts(self._connect(), link_local)
 
 
 # -- parsers (pure, tested with stored real outputs) ------------------------------------------------

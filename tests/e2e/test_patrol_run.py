@@ -2,6 +2,8 @@
 checked against psutil's own figures, read independently in the test."""
 import json
 import os
+import platform
+import socket
 import time
 
 import psutil
@@ -46,7 +48,7 @@ def test_exit_code_is_the_worst_status_and_every_format_is_written(patrol_run):
     assert proc.returncode == worst.code, proc.stdout + proc.stderr
     assert worst is Status.worst(Status(r["status"]) for r in results.values())
     assert {check for check, _ in results} == {
-        "cpu", "load", "memory", "swap", "disk", "processes", "uptime", "network_interfaces",
+        "cpu", "load", "memory", "swap", "disk", "processes", "uptime", "network_interfaces", "facts",
     }
     assert all(r["collected"] for r in results.values()), [r for r in results.values() if not r["collected"]]
     html = reports[".html"].read_text()
@@ -82,6 +84,17 @@ def test_memory_load_processes_uptime_match_psutil(patrol_run):
     assert metric(results[("swap", "")], "total") == swap.total
     nics = {item for check, item in results if check == "network_interfaces"}
     assert nics and nics <= set(psutil.net_if_stats()) and "lo" not in nics
+
+
+def test_the_assets_section_holds_this_machine_facts(patrol_run):
+    *_, report, results = patrol_run
+    facts = results[("facts", "")]
+    assert facts["status"] == "OK" and facts["collected"]
+    [asset] = report["assets"]["assets"]
+    assert asset["target"] == "localhost" and asset["hostname"] == socket.gethostname()
+    assert asset["os"] == platform.freedesktop_os_release()["PRETTY_NAME"]
+    assert asset["kernel"] == f"{platform.release()} {platform.machine()}"
+    assert asset["cpus"] == psutil.cpu_count() and asset["memory_bytes"] == psutil.virtual_memory().total
 
 
 def test_the_store_holds_what_the_report_shows(patrol_run):
