@@ -71,6 +71,7 @@ BUILTIN = {
     "snmp_environment": "checks.snmp.environment:SnmpEnvironmentCheck",
     "smart": "checks.platform.smart:SmartCheck",
     "raid": "checks.platform.raid:RaidCheck",
+    "ha_cluster": "checks.platform.ha_cluster:HaClusterCheck",
 }
 
 
