@@ -68,7 +68,8 @@ class HaClusterParams(CheckParams):
         default=False, description="run crm_mon and the kill that refreshes keepalived's dump under 'sudo -n'"
     )
     crm_mon: str = Field(
-        default="crm_mon", min_length=1,
+        default="crm_mon",
+        min_length=1,
         description="the crm_mon program (/usr/sbin/crm_mon when /usr/sbin is not on the SSH user's PATH)",
     )
     vrrp_data_path: str = Field(
@@ -228,8 +229,9 @@ def _resource(element: ET.Element) -> Resource | None:
         return Resource(rid, "group", [_members(element)], disabled, managed)
     if element.tag == "clone":
         kind = "promotable clone" if _flag(element, "multi_state") else "clone"
-        return Resource(rid, kind, [_members(child) for child in element if child.tag in ("resource", "group")],
-                        disabled, managed)
+        return Resource(
+            rid, kind, [_members(child) for child in element if child.tag in ("resource", "group")], disabled, managed
+        )
     if element.tag == "bundle":
         return Resource(rid, "bundle", [_members(r) for r in element.findall("replica")], disabled, managed)
     return None
@@ -358,8 +360,11 @@ def evaluate_cluster(cluster: Cluster) -> list[Outcome]:
     summary = ", ".join(parts)
     if problems:
         summary = "; ".join(problems) + " - " + summary
-    outcomes = [Outcome(item="cluster", summary=summary, metrics=figures,
-                        status=Status.worst(statuses) if statuses else Status.OK)]
+    outcomes = [
+        Outcome(
+            item="cluster", summary=summary, metrics=figures, status=Status.worst(statuses) if statuses else Status.OK
+        )
+    ]
     outcomes += [evaluate_node(node) for node in cluster.nodes]
     outcomes += [evaluate_resource(r, cluster) for r in cluster.resources]
     return outcomes
@@ -417,7 +422,8 @@ def evaluate_resource(resource: Resource, cluster: Cluster) -> Outcome:
         name = "" if resource.kind == "primitive" else f"{p.id} "
         if p.failed:
             (warning if p.failure_ignored else critical).append(
-                f"{name}FAILED" + (f" on {', '.join(p.nodes)}" if p.nodes else "")
+                f"{name}FAILED"
+                + (f" on {', '.join(p.nodes)}" if p.nodes else "")
                 + (" (failure ignored)" if p.failure_ignored else "")
             )
         if p.blocked:
@@ -526,8 +532,11 @@ def parse_keepalived(text: str) -> dict[str, VrrpInstance]:
 def evaluate_vrrp(name: str, expected: str | None, instance: VrrpInstance | None) -> Outcome:
     item = f"vrrp {name}"
     if instance is None:
-        return Outcome(item=item, summary="not in keepalived's data (instance not configured on this host?)",
-                       status=Status.CRITICAL)
+        return Outcome(
+            item=item,
+            summary="not in keepalived's data (instance not configured on this host?)",
+            status=Status.CRITICAL,
+        )
     parts = [instance.state or "no state reported"]
     if instance.interface:
         parts.append(f"on {instance.interface}")
@@ -545,8 +554,9 @@ def evaluate_vrrp(name: str, expected: str | None, instance: VrrpInstance | None
             problems.append("the peer may be MASTER too (split brain), or it is down")
     if problems:
         return Outcome(item=item, summary="; ".join(problems) + " - " + description, status=Status.CRITICAL)
-    return Outcome(item=item, summary=description + ("" if expected else " (no expected state given)"),
-                   status=Status.OK)
+    return Outcome(
+        item=item, summary=description + ("" if expected else " (no expected state given)"), status=Status.OK
+    )
 
 
 # -- the check ----------------------------------------------------------------------------------
@@ -655,8 +665,9 @@ class HaClusterCheck(Check):
                 info, data, now = None, b"", 0.0
             except PermissionError as exc:
                 raise CheckUnavailable(f"cannot read {params.vrrp_data_path}: {exc}") from None
-            fresh = info is not None and (signalled is None or info.mtime >= int(signalled))
-            if fresh or time.monotonic() >= waited_until:
+            if signalled is None or (info is not None and info.mtime >= int(signalled)):
+                break
+            if time.monotonic() >= waited_until:
                 break
             time.sleep(0.2)
         if info is None:
