@@ -72,6 +72,7 @@ BUILTIN = {
     "smart": "checks.platform.smart:SmartCheck",
     "raid": "checks.platform.raid:RaidCheck",
     "facts": "checks.host.facts:FactsCheck",
+    "ha_cluster": "checks.platform.ha_cluster:HaClusterCheck",
 }
 
 

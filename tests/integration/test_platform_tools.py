@@ -101,3 +101,54 @@ def test_raid_over_ssh(sshd, known_hosts, mdstat_copy):
     mdstat_copy.chmod(0o600)  # root's file: the test user may not read it
     (denied,) = run_check("raid", {"mdstat_path": str(mdstat_copy)}, ssh)
     assert denied.status is Status.UNKNOWN and "Permission denied" in denied.summary, denied.summary
+
+
+# -- ha_cluster -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def keepalived_dump():
+    """A recorded keepalived data dump in a directory the SSH test user can read, removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix="patrol-keepalived-"))
+    directory.chmod(0o755)
+    path = directory / "keepalived.data"
+    path.write_bytes((FIXTURES / "keepalived-backup.data").read_bytes())
+    path.chmod(0o644)
+    yield path
+    shutil.rmtree(directory)
+
+
+def test_ha_cluster_without_pacemaker_is_unknown_locally_and_over_ssh(sshd, known_hosts):
+    assert shutil.which("crm_mon") is None  # this machine has no pacemaker
+    ssh = sshd.target_vars(known_hosts, connection="ssh")
+    for target_vars in (None, ssh):
+        (result,) = run_check("ha_cluster", {}, target_vars)
+        assert result.status is Status.UNKNOWN and not result.collected
+        # Locally the shell's "command not found", over SSH the remote timeout(1)'s "No such file or directory".
+        assert result.summary.startswith(
+            "cannot check: crm_mon is not installed on the host or not on the patrol user's PATH ("
+        ), result.summary
+        assert result.summary.endswith("); no vrrp instances are listed either: nothing to check"), result.summary
+        (required,) = run_check("ha_cluster", {"pacemaker": True, "crm_mon": "/usr/sbin/crm_mon"}, target_vars)
+        assert required.status is Status.UNKNOWN
+        assert required.summary.startswith("cannot check: crm_mon is not installed on the host ("), required.summary
+
+
+def test_ha_cluster_reads_a_keepalived_dump_locally_and_over_ssh(sshd, known_hosts, keepalived_dump):
+    ssh = sshd.target_vars(known_hosts, connection="ssh")
+    params = {"pacemaker": False, "vrrp": {"VI_WEB": "BACKUP", "VI_MGMT": "BACKUP"}, "vrrp_refresh": False,
+              "vrrp_data_path": str(keepalived_dump), "vrrp_max_age": None}  # fmt: skip
+    for target_vars in (None, ssh):
+        got = {r.item: r for r in run_check("ha_cluster", params, target_vars)}
+        assert got["vrrp VI_WEB"].status is Status.OK, got["vrrp VI_WEB"].summary
+        assert got["vrrp VI_WEB"].summary.endswith("master 10.0.10.11")
+        assert got["vrrp VI_MGMT"].status is Status.CRITICAL
+        assert got["vrrp VI_MGMT"].summary.startswith("MASTER, expected BACKUP")
+        # With the default refresh the check looks for keepalived's pid file first: there is none here.
+        (refresh,) = run_check("ha_cluster", {**params, "vrrp_refresh": True}, target_vars)
+        assert refresh.status is Status.UNKNOWN and refresh.summary == (
+            "cannot check: /run/keepalived.pid does not exist: keepalived is not running, or set vrrp_pid_file"
+        )
+    keepalived_dump.chmod(0o600)  # root's file: the test user may not read it
+    (denied,) = run_check("ha_cluster", params, ssh)
+    assert denied.status is Status.UNKNOWN and "Permission denied" in denied.summary, denied.summary
