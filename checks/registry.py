@@ -73,6 +73,7 @@ BUILTIN = {
     "raid": "checks.platform.raid:RaidCheck",
     "facts": "checks.host.facts:FactsCheck",
     "ha_cluster": "checks.platform.ha_cluster:HaClusterCheck",
+    "systemd_units": "checks.platform.systemd_units:SystemdUnitsCheck",
 }
 
 

@@ -103,6 +103,22 @@ def test_raid_over_ssh(sshd, known_hosts, mdstat_copy):
     assert denied.status is Status.UNKNOWN and "Permission denied" in denied.summary, denied.summary
 
 
+# -- systemd_units ----------------------------------------------------------------------------------
+
+
+def test_systemd_units_without_systemd_as_pid_1_is_unknown_locally_and_over_ssh(sshd, known_hosts):
+    assert Path("/proc/1/comm").read_text().strip() != "systemd"  # this machine is a container
+    require("systemctl")
+    ssh = sshd.target_vars(known_hosts, connection="ssh")
+    for target_vars in (None, ssh):
+        (result,) = run_check("systemd_units", {"required": ["sshd"]}, target_vars)
+        assert result.status is Status.UNKNOWN and not result.collected
+        assert result.summary == (
+            "cannot check: systemd is not the init system (PID 1) on this host: System has not been booted with "
+            "systemd as init system (PID 1). Can't operate. Failed to connect to bus: Host is down"
+        ), result.summary
+
+
 # -- ha_cluster -------------------------------------------------------------------------------------
 
 
