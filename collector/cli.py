@@ -22,6 +22,7 @@ from collector.cli_options import config_option, db_option, inventory_option
 
 EX_USAGE = 64
 EX_UNAVAILABLE = 69
+EX_TEMPFAIL = 75
 EX_CONFIG = 78
 
 # Imported only by commands that need them; they come with the 'collector' extra.
@@ -412,6 +413,16 @@ def report() -> None:
     """Inspection reports from the store."""
 
 
+def _report_site_options(f):
+    f = click.option("--email", "email", default=None, metavar="CHANNEL",
+                     help="Also send the report through this email channel of --config "
+                          "(default: the settings file's report: email:).")(f)
+    f = click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     default=None, help="Settings file: its report: section sets this site's report defaults, "
+                                        "its notifications: section the channels (docs/reports.md).")(f)
+    return f
+
+
 @report.command("run")
 @click.argument("run_id", type=int)
 @click.option("--format", "formats", default=None,
@@ -421,15 +432,17 @@ def report() -> None:
               show_default=True, help="Directory for the report files.")
 @db_option
 @inventory_option
-def report_run(run_id, formats, lang, out_dir, db_url, inventory_path) -> None:
+@_report_site_options
+def report_run(run_id, formats, lang, out_dir, db_url, inventory_path, config_file, email) -> None:
     """Write the report of patrol run RUN_ID again, from the store (its playbook's report settings when the
     playbook file is still there). Exits with the run's worst status, like patrol run."""
     from collector import console
     from collector.config.inventory import load_inventory
     from collector.config.playbook import ReportOptions, load_playbook
-    from collector.patrol import targets_of, write_report
+    from collector.patrol import build_run_report, render_run_report, targets_of
     from collector.store.store import RunNotFound, Store, default_url
 
+    site, mailer = _report_site(config_file, email)  # configuration errors before anything is written
     with Store.open(db_url or default_url()) as store:
         try:
             run = store.get_run(run_id)
@@ -441,71 +454,113 @@ def report_run(run_id, formats, lang, out_dir, db_url, inventory_path) -> None:
         playbook = None
         if run.playbook_path and Path(run.playbook_path).is_file():
             playbook = load_playbook(run.playbook_path, default_registry(), inventory)
-        options = _report_options(playbook.report if playbook is not None else ReportOptions(), formats, lang)
+        options = _report_options(playbook.report if playbook is not None else ReportOptions(), formats, lang, site)
         targets = targets_of((r.target for r in results), inventory)
-        paths = write_report(store, run_id, playbook, targets, out_dir, results, options)
+        model = build_run_report(store, run_id, targets, results, options)
+        paths = render_run_report(model, run, options, out_dir)
     for fmt, path in paths.items():
         console.out.print(f"Report ({fmt}): {path}")
+    if mailer is not None:
+        _send_report(mailer, model, paths)
     status = run.status or Status.worst(r.status for r in results)
     sys.exit(status.code)
 
 
-def _report_options(base, formats: str | None, lang: str | None):
-    """``base`` (a playbook's report settings) with --format and --lang applied; a bad format is a usage error."""
+def _report_site(config_file: Path | None, email: str | None):
+    """The settings file's report section and, when the report is to be mailed, the channel (with the
+    scrubber of its secrets). ConfigError (exit 78) for a missing channel or an unreadable secret."""
+    from collector.report.mail import report_channel
+    from collector.serve import load_site_report
+
+    site, notifications = load_site_report(config_file)
+    name = email if email is not None else site.email
+    flag = "--email" if email is not None else "report: email"
+    return site, (report_channel(name, notifications, config_file, flag) if name else None)
+
+
+def _send_report(mailer, model, paths) -> None:
+    """Mail the written report; a refused or failed delivery says why and exits 75 (try again later)
+    or 69 (the server refused: retrying will not help)."""
+    from collector import console
+    from collector.notify.delivery import DeliveryError
+    from collector.report.mail import send_report
+
+    channel, scrubber = mailer
+    try:
+        send_report(channel, model, paths)
+    except DeliveryError as exc:
+        click.echo(f"patrol: the report was written but not sent through channel {channel.name!r}: "
+                   f"{scrubber.scrub(exc.reason)}", err=True)
+        sys.exit(EX_TEMPFAIL if exc.retry else EX_UNAVAILABLE)
+    console.out.print(f"Sent to {', '.join(channel.config.to)} (channel {channel.name})")
+
+
+def _report_options(base, formats: str | None, lang: str | None, site=None):
+    """The report's options: --format and --lang, then what ``base`` (a playbook's report settings) sets,
+    then the settings file's report section (``site``), then the defaults. A bad format is a usage error."""
     from collector.config.playbook import ReportOptions
 
-    changes: dict = {}
+    data = {**(site.options() if site is not None else {}), **base.model_dump(exclude_unset=True)}
+    data["knowledge"] = (*(site.knowledge if site is not None else ()), *base.knowledge)
     if formats is not None:
-        changes["formats"] = tuple(f.strip() for f in formats.split(",") if f.strip())
+        data["formats"] = tuple(f.strip() for f in formats.split(",") if f.strip())
     if lang is not None:
-        changes["language"] = lang
+        data["language"] = lang
     try:
-        return ReportOptions.model_validate({**base.model_dump(), **changes})
+        return ReportOptions.model_validate(data)
     except ValidationError as exc:
         raise click.UsageError(f"--format: {exc.errors()[0]['msg']}") from None
 
 
-def _period_options(formats: str, lang: str, timezone: str | None):
+def _period_options(formats: str | None, lang: str | None, timezone: str | None, site, name: str):
     from types import SimpleNamespace
 
     from collector.config.playbook import ReportOptions
+    from collector.report.labels import labels
 
-    options = _report_options(ReportOptions(), formats, lang)
+    options = _report_options(ReportOptions(), formats, lang, site)
+    if options.title is None:  # "Daily health report" rather than the patrol report's "Inspection report"
+        options = options.model_copy(update={"title": labels(options.language)[f"{name}_title"]})
     return SimpleNamespace(**options.model_dump(), timezone=timezone)
 
 
-def _period_report(start, end, name, formats, lang, timezone, out_dir, db_url, inventory_path) -> None:
+def _period_report(start, end, name, formats, lang, timezone, out_dir, db_url, inventory_path, site, mailer) -> None:
     from collector import console
     from collector.config.inventory import load_inventory
-    from collector.report.period import write_period_report
+    from collector.report.period import build_period_report, render_period_report
     from collector.store.store import Store, default_url
 
-    options = _period_options(formats, lang, timezone)
+    options = _period_options(formats, lang, timezone, site, name)
     inventory = load_inventory(inventory_path) if inventory_path.exists() else None
     with Store.open(db_url or default_url()) as store:
-        paths, status, count = write_period_report(store, start, end, name, options, out_dir, inventory)
+        model, status, count = build_period_report(store, start, end, name, options, inventory)
+        paths = render_period_report(model, name, options, out_dir)
     if count == 0:
         click.echo(f"patrol: no results stored between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC",
                    err=True)
     for fmt, path in paths.items():
         console.out.print(f"Report ({fmt}): {path}")
+    if mailer is not None:
+        _send_report(mailer, model, paths)
     sys.exit(status.code)
 
 
 def _period_options_decorator(f):
-    f = click.option("--format", "formats", default="html,json,md", show_default=True,
-                     help="Comma-separated: html,json,md,xlsx,pdf.")(f)
-    f = click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)(f)
+    f = click.option("--format", "formats", default=None,
+                     help="Comma-separated: html,json,md,xlsx,pdf (default: report: formats:, else html,json,md).")(f)
+    f = click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+                     help="Language (default: report: language:, else en).")(f)
     f = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                      default=DEFAULT_REPORT_DIR, show_default=True, help="Directory for the report files.")(f)
-    return inventory_option(db_option(f))
+    return _report_site_options(inventory_option(db_option(f)))
 
 
 @report.command("daily")
 @click.option("--date", "day", default=None, help="YYYY-MM-DD (default: yesterday, in --timezone).")
-@click.option("--timezone", default=None, help="IANA zone the day is read in (default: this host's).")
+@click.option("--timezone", default=None,
+              help="IANA zone the day is read in (default: report: timezone:, else this host's).")
 @_period_options_decorator
-def report_daily(day, timezone, formats, lang, out_dir, db_url, inventory_path) -> None:
+def report_daily(day, timezone, formats, lang, out_dir, db_url, inventory_path, config_file, email) -> None:
     """The daily health report over the store, made for cron: no terminal needed; exits 0-3 with the
     worst status found (like patrol run)."""
     import datetime as dt
@@ -513,14 +568,15 @@ def report_daily(day, timezone, formats, lang, out_dir, db_url, inventory_path) 
     from collector.report.model import local_timezone_name
     from collector.report.period import day_bounds
 
-    timezone = timezone or local_timezone_name()
+    site, mailer = _report_site(config_file, email)
+    timezone = timezone or site.timezone or local_timezone_name()
     tz = _zone(timezone)
     try:
         date = dt.date.fromisoformat(day) if day else dt.datetime.now(tz).date() - dt.timedelta(days=1)
     except ValueError:
         raise click.UsageError(f"--date: expected YYYY-MM-DD, got {day!r}") from None
     start, end = day_bounds(date, timezone)
-    _period_report(start, end, "daily", formats, lang, timezone, out_dir, db_url, inventory_path)
+    _period_report(start, end, "daily", formats, lang, timezone, out_dir, db_url, inventory_path, site, mailer)
 
 
 @report.command("period")
@@ -528,7 +584,7 @@ def report_daily(day, timezone, formats, lang, out_dir, db_url, inventory_path) 
 @click.option("--to", "end", required=True, help="End, exclusive (ISO 8601 with a zone).")
 @click.option("--timezone", default=None, help="IANA zone for the times shown (default: this host's).")
 @_period_options_decorator
-def report_period(start, end, timezone, formats, lang, out_dir, db_url, inventory_path) -> None:
+def report_period(start, end, timezone, formats, lang, out_dir, db_url, inventory_path, config_file, email) -> None:
     """The health report of any period over the store; exits 0-3 with the worst status found."""
     import datetime as dt
 
@@ -545,7 +601,9 @@ def report_period(start, end, timezone, formats, lang, out_dir, db_url, inventor
         raise click.UsageError("--from must come before --to")
     if timezone is not None:
         _zone(timezone)
-    _period_report(bounds[0], bounds[1], "period", formats, lang, timezone, out_dir, db_url, inventory_path)
+    site, mailer = _report_site(config_file, email)
+    _period_report(bounds[0], bounds[1], "period", formats, lang, timezone or site.timezone, out_dir, db_url,
+                   inventory_path, site, mailer)
 
 
 def _zone(name: str):

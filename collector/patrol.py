@@ -137,6 +137,12 @@ def write_report(
     """Build and write run ``run_id``'s report; ``options`` (default: the playbook's report settings)
     may change formats, language and the rest (``patrol report run``)."""
     options = options or playbook.report  # type: ignore[union-attr] - one of the two is given
+    model = build_run_report(store, run_id, targets, results, options)
+    return render_run_report(model, store.get_run(run_id), options, report_dir)
+
+
+def build_run_report(store: Store, run_id: int, targets: list[Target], results: list[Result], options: Any):
+    """The Report of run ``run_id``: its results against the previous run of the same playbook."""
     run = store.get_run(run_id)
     previous_run = store.previous_run(run.playbook, run_id)
     previous = store.run_results(previous_run.id) if previous_run else None
@@ -144,6 +150,9 @@ def write_report(
     infos = target_infos(targets)
     end = run.finished_at or dt.datetime.now(dt.UTC)
     history = store_sections(store, end - EVENTS_PERIOD, end, {t.name for t in infos})
-    model = build_report(run, results, previous, infos, knowledge, options, **history)
+    return build_report(run, results, previous, infos, knowledge, options, **history)
+
+
+def render_run_report(model, run, options: Any, report_dir: Path) -> dict[str, Path]:
     stamp = (run.started_at or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
-    return render(model, list(options.formats), report_dir, f"{run.playbook}-{run_id}-{stamp}")
+    return render(model, list(options.formats), report_dir, f"{run.playbook}-{run.id}-{stamp}")

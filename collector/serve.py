@@ -14,6 +14,7 @@ from checks.errors import ConfigError, Problem
 from checks.params import problems_from_validation
 from collector.events.settings import EventSettings, load_events
 from collector.notify.settings import NotificationSettings, load_notifications
+from collector.report.settings import ReportSettings, load_report
 
 log = logging.getLogger("patrol.serve")
 
@@ -41,6 +42,9 @@ class ServeSettings(BaseModel):
     events: EventSettings = Field(default_factory=EventSettings, description="the event engine's rules")
     notifications: NotificationSettings = Field(
         default_factory=NotificationSettings, description="channels, routes, escalation (docs/notifications.md)"
+    )
+    report: ReportSettings = Field(
+        default_factory=ReportSettings, description="defaults for every report (docs/reports.md)"
     )
 
     @field_validator("timezone")
@@ -123,13 +127,14 @@ def load_settings(config_file: Path | None, overrides: dict) -> ServeSettings:
 
 
 def load_sections(data: dict, config_file: Path | None, lines) -> tuple[dict, list[Problem]]:
-    """The ``events:`` and ``notifications:`` sections of a settings file, validated, and every problem.
+    """The ``events:``, ``notifications:`` and ``report:`` sections of a settings file, validated, and
+    every problem.
 
     Shared by ``patrol serve``, ``patrol run`` and the event commands: one file configures them all."""
     file = str(config_file) if config_file is not None else None
     sections: dict = {}
     problems: list[Problem] = []
-    for key, loader in (("events", load_events), ("notifications", load_notifications)):
+    for key, loader in (("events", load_events), ("notifications", load_notifications), ("report", load_report)):
         if key in data:
             try:
                 sections[key] = loader(data[key], file, lines)
@@ -141,8 +146,20 @@ def load_sections(data: dict, config_file: Path | None, lines) -> tuple[dict, li
 def load_site_settings(config_file: Path | None) -> tuple[EventSettings, NotificationSettings]:
     """For commands other than serve: the events and notifications sections of ``--config`` (defaults
     without one); the file's other keys are serve's and not checked here."""
+    sections = load_site_sections(config_file)
+    return sections.get("events", EventSettings()), sections.get("notifications", NotificationSettings())
+
+
+def load_site_report(config_file: Path | None) -> tuple[ReportSettings, NotificationSettings]:
+    """For the report commands: the report and notifications sections of ``--config``."""
+    sections = load_site_sections(config_file)
+    return sections.get("report", ReportSettings()), sections.get("notifications", NotificationSettings())
+
+
+def load_site_sections(config_file: Path | None) -> dict:
+    """The validated sections (events, notifications, report) of a settings file; {} without one."""
     if config_file is None:
-        return EventSettings(), NotificationSettings()
+        return {}
     from collector.config.yamlfile import load_yaml
 
     data, lines = load_yaml(config_file)
@@ -151,7 +168,7 @@ def load_site_settings(config_file: Path | None) -> tuple[EventSettings, Notific
     sections, problems = load_sections(data, config_file, lines)
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
-    return sections.get("events", EventSettings()), sections.get("notifications", NotificationSettings())
+    return sections
 
 
 def is_loopback(host: str) -> bool:

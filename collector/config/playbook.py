@@ -117,7 +117,7 @@ def load_playbook(path: str | FilePath, registry: Registry, inventory: Inventory
     if inventory is not None:
         for i, raw in enumerate(raw_tasks):
             _resolve_hosts(i, raw, inventory, problems)
-    knowledge = _knowledge(FilePath(path), data.get("report"), problems)
+    knowledge = knowledge_directories(FilePath(path), data.get("report"), problems)
     if problems or model is None:
         located = locate(problems, path, lines)
         raise ConfigError(sorted(located, key=lambda p: p.line or 0))
@@ -209,7 +209,9 @@ def _resolve_hosts(i: int, task: Any, inventory: Inventory, problems: list[Probl
         problems.extend(Problem(("tasks", i, "hosts"), p.message) for p in exc.problems)
 
 
-def _knowledge(path: FilePath, report: Any, problems: list[Problem]) -> tuple[FilePath, ...]:
+def knowledge_directories(path: FilePath, report: Any, problems: list[Problem],
+                          relative_to: str = "the playbook") -> tuple[FilePath, ...]:
+    """The ``knowledge`` directories of a ``report:`` mapping, resolved against the file at ``path``."""
     entries = report.get("knowledge") if isinstance(report, dict) else None
     if not isinstance(entries, list):
         return ()
@@ -219,7 +221,7 @@ def _knowledge(path: FilePath, report: Any, problems: list[Problem]) -> tuple[Fi
             continue  # the model reported it
         directory = (path.parent / FilePath(entry).expanduser()).resolve()
         if not directory.is_dir():
-            message = f"knowledge directory {str(directory)!r} does not exist (relative to the playbook)"
+            message = f"knowledge directory {str(directory)!r} does not exist (relative to {relative_to})"
             problems.append(Problem(("report", "knowledge", k), message))
         found.append(directory)
     return tuple(found)

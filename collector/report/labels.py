@@ -9,6 +9,14 @@ LANGUAGES = ("en", "zh")
 
 _EN = {
     "default_title": "Inspection report",
+    "daily_title": "Daily health report",
+    "period_title": "Health report",
+    "mail_subject": "{title} {period}: {band} ({score}/100)",
+    "mail_findings": "Findings, most severe first",
+    "mail_more_findings": "... and {count} more in the report.",
+    "mail_attached": "The full report is attached",
+    "mail_not_attached": "Not attached (the message would be too large), on the collector at",
+    "mail_counts": "Results by status",
     "cover": "Cover",
     "organisation": "Organisation",
     "playbook": "Playbook",
@@ -140,6 +148,14 @@ _EN = {
 
 _ZH = {
     "default_title": "巡检报告",
+    "daily_title": "每日健康报告",
+    "period_title": "健康报告",
+    "mail_subject": "{title} {period}：{band}（{score}/100）",
+    "mail_findings": "发现的问题（按严重程度）",
+    "mail_more_findings": "……报告中还有 {count} 项。",
+    "mail_attached": "完整报告见附件",
+    "mail_not_attached": "未附上（邮件会过大），位于采集服务器",
+    "mail_counts": "结果状态分布",
     "cover": "封面",
     "organisation": "单位",
     "playbook": "巡检方案",

@@ -16,7 +16,7 @@ from checks.status import Status
 from collector.patrol import target_infos, targets_of
 from collector.report.history import store_sections
 from collector.report.knowledge import KnowledgeBase
-from collector.report.model import build_report, zone
+from collector.report.model import Report, build_report, zone
 from collector.report.render import render
 from collector.store.store import RunRecord, Store
 
@@ -34,6 +34,14 @@ def write_period_report(
     inventory: Any = None,
 ) -> tuple[dict[str, Path], Status, int]:
     """Write the report of [start, end); returns (format -> path, worst status, results in the period)."""
+    model, status, count = build_period_report(store, start, end, name, options, inventory)
+    return render_period_report(model, name, options, out_dir), status, count
+
+
+def build_period_report(
+    store: Store, start: dt.datetime, end: dt.datetime, name: str, options: Any, inventory: Any = None,
+) -> tuple[Report, Status, int]:
+    """The report of [start, end), its worst status and the number of results in the period."""
     results = store.results_in_period(start, end)
     previous = store.results_in_period(start - (end - start), start)
     targets = targets_of((r.target for r in results), inventory)
@@ -49,7 +57,9 @@ def write_period_report(
     # Every target of the store: the events and trend of a target that reported nothing in the period
     # (silent all day) belong in the report all the more.
     history = store_sections(store, start, end, None, population={t.name for t in targets})
-    model = build_report(run, results, previous or None, infos, knowledge, options, **history)
-    stamp = start.astimezone(zone(model.cover.timezone)).strftime("%Y%m%d")
-    paths = render(model, list(options.formats), out_dir, f"{name}-{stamp}")
-    return paths, status, len(results)
+    return build_report(run, results, previous or None, infos, knowledge, options, **history), status, len(results)
+
+
+def render_period_report(model: Report, name: str, options: Any, out_dir: Path) -> dict[str, Path]:
+    stamp = model.cover.started_at.astimezone(zone(model.cover.timezone)).strftime("%Y%m%d")
+    return render(model, list(options.formats), out_dir, f"{name}-{stamp}")

@@ -117,6 +117,11 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def render_template(name: str, **context) -> str:
+    """One of the report's other templates (the e-mail of collector/report/mail.py) with ``context``."""
+    return _environment().get_template(name).render(**context)
+
+
 # -- template environment and helpers -----------------------------------------------------------
 
 

@@ -41,7 +41,10 @@ class Email(Channel):
         return mail
 
     def send(self, message: Message) -> None:
-        mail = self.mail(message)
+        self.deliver(self.mail(message))
+
+    def deliver(self, mail: EmailMessage) -> None:
+        """Send one prepared message (a notice batch, or a report with its files attached)."""
         c = self.config
         try:
             if c.tls == "ssl":
@@ -76,7 +79,6 @@ class Email(Channel):
         if refused:
             detail = "; ".join(f"{to}: {_smtp_text(err)}" for to, err in refused.items())
             raise DeliveryError(f"delivered, but these recipients were refused: {detail}", retry=False)
-
 
     def login(self, smtp: smtplib.SMTP) -> None:
         # PLAIN inside TLS is what submission servers offer; smtplib's login() would go on to try every
