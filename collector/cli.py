@@ -66,14 +66,20 @@ def run(playbook_path, inventory_path, limit, db_url, report_dir, workers, quiet
     """
     from collector import console
     from collector.events.service import EventService
+    from collector.events.settings import EventSettings
+    from collector.notify.settings import NotificationSettings
     from collector.patrol import prepare, run_patrol
+    from collector.report.settings import with_report_defaults
     from collector.runner import Runner
-    from collector.serve import load_site_settings
+    from collector.serve import load_site_sections
     from collector.store.store import Store, default_url
 
     registry = default_registry()
     inventory, playbook = _load(inventory_path, playbook_path, registry)
-    event_settings, notifications = load_site_settings(config_file)
+    sections = load_site_sections(config_file)
+    event_settings = sections.get("events", EventSettings())
+    notifications = sections.get("notifications", NotificationSettings())
+    playbook = with_report_defaults(playbook, sections.get("report"))  # the settings file's report defaults
     assignments = prepare(playbook, inventory, registry, limit)
     store = Store.open(db_url or default_url())
     try:
@@ -498,16 +504,11 @@ def _send_report(mailer, model, paths) -> None:
 def _report_options(base, formats: str | None, lang: str | None, site=None):
     """The report's options: --format and --lang, then what ``base`` (a playbook's report settings) sets,
     then the settings file's report section (``site``), then the defaults. A bad format is a usage error."""
-    from collector.config.playbook import ReportOptions
+    from collector.report.settings import merged_options
 
-    data = {**(site.options() if site is not None else {}), **base.model_dump(exclude_unset=True)}
-    data["knowledge"] = (*(site.knowledge if site is not None else ()), *base.knowledge)
-    if formats is not None:
-        data["formats"] = tuple(f.strip() for f in formats.split(",") if f.strip())
-    if lang is not None:
-        data["language"] = lang
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip()) if formats is not None else None
     try:
-        return ReportOptions.model_validate(data)
+        return merged_options(base, site, formats=chosen, language=lang)
     except ValidationError as exc:
         raise click.UsageError(f"--format: {exc.errors()[0]['msg']}") from None
 

@@ -19,9 +19,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from checks.base import failure_result
 from checks.result import Result
 from checks.status import Status
+from collector.config.playbook import Playbook
 from collector.config.site import SiteWatcher
 from collector.patrol import complete_run
 from collector.planner import Assignment, plan
+from collector.report.settings import ReportSettings, with_report_defaults
 from collector.runner import Runner
 from collector.store.store import Store
 
@@ -39,8 +41,10 @@ class PatrolScheduler:
         grace_seconds: float = 60.0,
         runner: Runner | None = None,
         timezone: str = "UTC",
+        report_defaults: ReportSettings | None = None,
     ) -> None:
         self.site = site
+        self.report_defaults = report_defaults  # the settings file's report: section
         self.store = store
         self.report_dir = report_dir
         self.grace_seconds = grace_seconds
@@ -50,6 +54,10 @@ class PatrolScheduler:
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
         )
+
+    def _playbook(self, name: str) -> Playbook | None:
+        playbook = self.site.site.playbooks.get(name)
+        return with_report_defaults(playbook, self.report_defaults) if playbook is not None else None
 
     def start(self) -> None:
         self.sync()
@@ -81,7 +89,7 @@ class PatrolScheduler:
 
     def fire(self, name: str, now: dt.datetime | None = None) -> int | None:
         """One firing: open the run, check the hosts without agents, and close it now or after the grace."""
-        playbook = self.site.site.playbooks.get(name)
+        playbook = self._playbook(name)
         if playbook is None or playbook.schedule is None:
             return None
         scheduled_at = playbook.schedule.latest_fire_time(now or dt.datetime.now(dt.UTC), self.timezone)
@@ -118,7 +126,7 @@ class PatrolScheduler:
         return run_id
 
     def close(self, run_id: int, name: str, scheduled_at: dt.datetime, assignments: list[Assignment]) -> None:
-        playbook = self.site.site.playbooks.get(name)
+        playbook = self._playbook(name)
         by_agents = [a for a in assignments if a.target.has_agent]
         agent_hosts = sorted({a.target.name for a in by_agents})
         received = self.store.attach_results(run_id, name, scheduled_at, agent_hosts) if agent_hosts else []

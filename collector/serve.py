@@ -219,7 +219,8 @@ def serve(settings: ServeSettings) -> None:
     app, site, store = build_app(settings, on_change=stored.set)
     # Patrols are scheduled, events evaluated and notifications sent once, here, whatever the number of
     # HTTP workers (the event service finds their results by polling the store).
-    scheduler = PatrolScheduler(site, store, settings.report_dir, settings.grace_seconds, timezone=settings.timezone)
+    scheduler = PatrolScheduler(site, store, settings.report_dir, settings.grace_seconds, timezone=settings.timezone,
+                                report_defaults=settings.report)
     events = EventService.build(
         store, settings.events, settings.notifications, site=site, timezone=settings.timezone, wake=stored
     )

@@ -8,6 +8,7 @@ run's report), this section, the built-in defaults.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -15,7 +16,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from checks.errors import ConfigError, Path, Problem
 from checks.params import problems_from_validation
-from collector.config.playbook import ReportOptions, knowledge_directories
+from collector.config.playbook import Playbook, ReportOptions, knowledge_directories
 
 SECTION: Path = ("report",)
 
@@ -71,3 +72,20 @@ def load_report(data: Any, file: str | None = None, lines: Any = None) -> Report
             problems = locate(problems, file, lines)
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     return settings
+
+
+def merged_options(base: ReportOptions, site: ReportSettings | None, **flags: Any) -> ReportOptions:
+    """``flags`` (None: not given) over what ``base`` (a playbook's report:) sets, over ``site``, over the
+    defaults; the knowledge directories of site and base add up. ValidationError for a bad flag value."""
+    data = {**(site.options() if site is not None else {}), **base.model_dump(exclude_unset=True)}
+    data["knowledge"] = (*(site.knowledge if site is not None else ()), *base.knowledge)
+    data.update({k: v for k, v in flags.items() if v is not None})
+    return ReportOptions.model_validate(data)
+
+
+def with_report_defaults(playbook: Playbook, site: ReportSettings | None) -> Playbook:
+    """The playbook with the site's report defaults under its own report: settings (patrol run and the
+    scheduled patrols of patrol serve: the report written at the end of each run)."""
+    if site is None or not site.options():
+        return playbook
+    return dataclasses.replace(playbook, report=merged_options(playbook.report, site))

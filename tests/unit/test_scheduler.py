@@ -1,9 +1,11 @@
 """The collector's scheduled patrol, fired in process on a real SQLite store."""
 import datetime as dt
+import json
 
 from checks.registry import default_registry
 from collector.config.site import SiteWatcher
 from collector.plans import agent_plan
+from collector.report.settings import ReportSettings
 from collector.scheduler import PatrolScheduler
 from collector.store.store import Store
 
@@ -37,11 +39,14 @@ def make_site(tmp_path):
 def test_cron_is_read_in_the_collectors_zone_and_the_run_is_named_by_its_firing(tmp_path):
     site = make_site(tmp_path)
     with Store.open(f"sqlite:///{tmp_path}/patrol.db") as store:
-        scheduler = PatrolScheduler(site, store, tmp_path / "reports", grace_seconds=1, timezone="Asia/Shanghai")
+        site_defaults = ReportSettings(organisation="ACME", inspector="Night shift")  # serve's report: section
+        scheduler = PatrolScheduler(site, store, tmp_path / "reports", grace_seconds=1, timezone="Asia/Shanghai",
+                                    report_defaults=site_defaults)
         now = dt.datetime(2026, 11, 23, 0, 0, 20, tzinfo=dt.UTC)  # 08:00:20 in Shanghai
         run_id = scheduler.fire("morning", now=now)
         run = store.get_run(run_id)
         assert run.source == "schedule" and run.started_at == dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.UTC)
+        assert run.inspector == "Night shift"
         here = {r.check for r in store.run_results(run_id) if r.target == "here"}
         assert here == {"memory", "uptime"}  # the local host was checked in process at once
         assert run.finished_at is None  # still open: waiting for web01's agent
@@ -49,7 +54,8 @@ def test_cron_is_read_in_the_collectors_zone_and_the_run_is_named_by_its_firing(
         results = {(r.target, r.check): r for r in store.run_results(run_id)}
         assert not results[("web01", "disk")].collected and "did not report" in results[("web01", "disk")].summary
         assert store.get_run(run_id).finished_at is not None
-    assert list((tmp_path / "reports").glob(f"morning-{run_id}-*.json"))
+    [report] = (tmp_path / "reports").glob(f"morning-{run_id}-*.json")
+    assert json.loads(report.read_text())["cover"]["organisation"] == "ACME"
 
 
 def scheduler_assignments(scheduler):

@@ -3,6 +3,7 @@ commands read it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,22 @@ def test_mistakes_name_file_line_and_field(tmp_path, text, line, message):
     [problem] = raised.value.problems
     assert (problem.file, problem.line) == (str(config), line)
     assert message in str(problem)
+
+
+def test_patrol_run_writes_its_report_with_the_site_defaults_under_the_playbooks(tmp_path):
+    from collector.cli import main
+
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("all:\n  hosts:\n    localhost: {connection: local}\n")
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text("name: p\nreport: {formats: [json], reviewer: Playbook Reviewer}\n"
+                        "tasks:\n  - name: up\n    hosts: all\n    checks: [uptime]\n")
+    config = write(tmp_path, "report:\n  organisation: ACME\n  reviewer: Site Reviewer\n  inspector: Night shift\n"
+                             "  formats: [md]\n")
+    with pytest.raises(SystemExit):
+        main(["run", str(playbook), "-i", str(inventory), "--db", f"sqlite:///{tmp_path}/p.db",
+              "--report-dir", str(tmp_path / "r"), "--config", str(config), "-q"])
+    [written] = (tmp_path / "r").glob("p-1-*")  # the playbook's formats win over the site's
+    cover = json.loads(written.read_text())["cover"]
+    assert (cover["organisation"], cover["reviewer"], cover["inspector"]) == ("ACME", "Playbook Reviewer",
+                                                                              "Night shift")
