@@ -74,6 +74,7 @@ BUILTIN = {
     "facts": "checks.host.facts:FactsCheck",
     "ha_cluster": "checks.platform.ha_cluster:HaClusterCheck",
     "systemd_units": "checks.platform.systemd_units:SystemdUnitsCheck",
+    "clock": "checks.platform.clock:ClockCheck",
 }
 
 

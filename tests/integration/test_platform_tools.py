@@ -8,7 +8,10 @@ real systems' outputs is tested on recorded outputs in tests/unit/platform_check
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -117,6 +120,86 @@ def test_systemd_units_without_systemd_as_pid_1_is_unknown_locally_and_over_ssh(
             "cannot check: systemd is not the init system (PID 1) on this host: System has not been booted with "
             "systemd as init system (PID 1). Can't operate. Failed to connect to bus: Host is down"
         ), result.summary
+
+
+# -- clock ------------------------------------------------------------------------------------------
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def chrony_pair():
+    """Two real chronyd that never touch the system clock (-x): a server serving its own clock at stratum 8
+    and a client synchronised to it. Command sockets on UDP loopback ports (chronyc -h/-p), the Unix one off
+    so the machine's default chronyc socket stays free. Yields the client's command port, then stops both."""
+    require("chronyd")
+    directory = Path(tempfile.mkdtemp(prefix="patrol-chrony-"))
+    ntp, server_cmd, client_cmd = free_udp_port(), free_udp_port(), free_udp_port()
+    common = "bindcmdaddress 127.0.0.1\nbindcmdaddress /\ndriftfile {d}/{n}.drift\npidfile {d}/{n}.pid\n"
+    configs = {
+        "server": f"local stratum 8\nallow 127.0.0.1\nbindaddress 127.0.0.1\nport {ntp}\ncmdport {server_cmd}\n",
+        "client": f"server 127.0.0.1 port {ntp} iburst minpoll -4 maxpoll -4\nport 0\ncmdport {client_cmd}\n",
+    }
+    processes = []
+    try:
+        for name, config in configs.items():
+            (directory / f"{name}.conf").write_text(config + common.format(d=directory, n=name))
+            log = open(directory / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process below
+            processes.append((subprocess.Popen(["chronyd", "-x", "-d", "-f", str(directory / f"{name}.conf")],
+                                               stdout=log, stderr=subprocess.STDOUT), log))
+        deadline = time.monotonic() + 60
+        while True:
+            probe = subprocess.run(["chronyc", "-h", "127.0.0.1", "-p", str(client_cmd), "-c", "tracking"],
+                                   capture_output=True, text=True, timeout=10)
+            if probe.stdout.strip().endswith(",Normal") and probe.stdout.startswith("7F000001,"):
+                break
+            if time.monotonic() > deadline:
+                logs = " | ".join((directory / f"{n}.log").read_text() for n in configs)
+                pytest.fail(f"the chronyd client did not synchronise within 60 s: {probe.stdout}{probe.stderr} "
+                            f"(logs: {logs})", pytrace=False)
+            time.sleep(0.5)
+        yield {"server": server_cmd, "client": client_cmd}
+    finally:
+        for process, log in processes:
+            process.terminate()
+            process.wait(timeout=10)
+            log.close()
+        shutil.rmtree(directory)
+
+
+def test_clock_without_a_running_chronyd_or_systemd_is_unknown_locally_and_over_ssh(sshd, known_hosts):
+    require("chronyc")
+    ssh = sshd.target_vars(known_hosts, connection="ssh")
+    for target_vars in (None, ssh):
+        (result,) = run_check("clock", {}, target_vars)
+        assert result.status is Status.UNKNOWN and not result.collected, result.summary
+        assert result.summary == (
+            "cannot check: chronyd is not running: chronyc: 506 Cannot talk to daemon; and timedatectl cannot tell: "
+            "System has not been booted with systemd as init system (PID 1). Can't operate. Failed to connect to "
+            "bus: Host is down"
+        ), result.summary
+        (strict,) = run_check("clock", {"source": "chrony"}, target_vars)
+        assert strict.status is Status.CRITICAL
+        assert strict.summary == "not synchronised: chronyd is not running (chronyc: 506 Cannot talk to daemon)"
+
+
+def test_clock_reads_a_real_synchronised_chronyd_locally_and_over_ssh(sshd, known_hosts, chrony_pair):
+    ssh = sshd.target_vars(known_hosts, connection="ssh")
+    for target_vars in (None, ssh):
+        (client,) = run_check("clock", {"chronyc_host": "127.0.0.1", "chronyc_port": chrony_pair["client"]},
+                              target_vars)
+        assert client.status is Status.OK, client.summary
+        assert client.summary.startswith("synchronised to 127.0.0.1 (stratum 9), clock "), client.summary
+        assert client.metric("stratum").value == 9
+        assert abs(client.metric("offset").value) < 0.1  # the two share this machine's clock
+        (server,) = run_check("clock", {"chronyc_host": "127.0.0.1", "chronyc_port": chrony_pair["server"]},
+                              target_vars)
+        assert server.status is Status.WARNING
+        assert server.summary.startswith("synchronised only to its own clock (chrony 'local' directive)")
 
 
 # -- ha_cluster -------------------------------------------------------------------------------------
