@@ -77,9 +77,12 @@ def observed_values(result: Result, language: str = "en") -> list[ObservedValue]
 
 
 def observed_text(result: Result, values: list[ObservedValue], language: str = "en") -> str:
-    """The breached figures if any, else every thresholded figure, else the key metrics."""
+    """The breached figures if any, else every thresholded figure, else the key metrics; for a result
+    that collected nothing, why (the reason is what a reader of any format needs to act on)."""
     if not result.collected:
-        return labels(language)["not_collected"]
+        reason = result.summary.removeprefix("cannot check: ")
+        words = labels(language)
+        return words["not_collected_because"].format(reason=reason) if reason else words["not_collected"]
     breached = [v.text for v in values if v.breached]
     if breached or values:
         return "; ".join(breached or [v.text for v in values])

@@ -69,7 +69,7 @@ def test_observed_values_against_thresholds(report):
     assert observed[("web01", "disk", "/")] == "used 91.2% > 90 (critical)"
     assert observed[("web01", "disk", "/var/log")] == "used 84.5% > 80 (warning)"
     assert observed[("db01", "swap", "")] == "free 12% < 20 (critical)"  # a lower-is-worse range
-    assert observed[("web02", "uptime", "")] == "not collected"
+    assert observed[("web02", "uptime", "")] == "not collected: timed out after 30 s"  # with the reason
     assert observed[("web02", "processes", "nginx")] == "running 0"  # no threshold: the figures
     disk_root = next(f for f in report.findings if f.item == "/")
     assert disk_root.observed[0].model_dump() == {
