@@ -14,13 +14,8 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-# check -> the metric (a percentage of capacity used) whose trend is forecast
-CAPACITY_METRICS = {
-    "disk": "used",
-    "postgres_tablespaces": "used",
-    "mysql_tablespaces": "used",
-    "oracle_tablespaces": "used",
-}
+# The checks whose used % (their metric "used", unit %, kept per day in the store's daily rollup) is forecast.
+CAPACITY_CHECKS = ("disk", "postgres_tablespaces", "mysql_tablespaces", "oracle_tablespaces")
 CAPACITY_DAYS = 30
 MIN_DAYS = 3
 SHOWN = 50  # rows: the soonest full first
@@ -75,7 +70,7 @@ def capacity_rows(history: Mapping[tuple[str, str, str], Sequence[tuple[dt.datet
 
 
 def fit_forecast(fit) -> tuple[float | None, float | None]:
-    """``forecast`` from the sums of a ``Store.daily_metric_fits`` row (the same least-squares line)."""
+    """``forecast`` from the sums of a ``Store.daily_used_fits`` row (the same least-squares line)."""
     if fit.n < MIN_DAYS:
         return None, None
     spread = fit.n * fit.sum_xx - fit.sum_x**2
@@ -91,7 +86,7 @@ def capacity_for_report(store, end: dt.datetime, targets: set[str] | None = None
     """The rows for ``targets`` (None: all) from the history ending at ``end``: every item's forecast from
     sums the database computes, then the daily points of the rows shown only."""
     since = end - dt.timedelta(days=CAPACITY_DAYS)
-    fits = store.daily_metric_fits(CAPACITY_METRICS, since, end)
+    fits = store.daily_used_fits(CAPACITY_CHECKS, since, end)
     if targets is not None:
         fits = {key: fit for key, fit in fits.items() if key[0] in targets}
     ranked = []
@@ -100,7 +95,7 @@ def capacity_for_report(store, end: dt.datetime, targets: set[str] | None = None
         ranked.append((days is None, days or 0.0, -fit.last, key, growth, days, fit))
     ranked.sort(key=lambda r: r[:4])
     shown = ranked[:SHOWN]
-    history = store.daily_metric_history(CAPACITY_METRICS, since, end, targets={r[3][0] for r in shown})
+    history = store.daily_used_history(CAPACITY_CHECKS, since, end, targets={r[3][0] for r in shown})
     rows = []
     for *_, key, growth, days, fit in shown:
         target, check, item = key

@@ -187,6 +187,33 @@ class LatestResult(Base):
     __table_args__ = (sa.UniqueConstraint("target", "check", "item"),)
 
 
+class DailyResult(Base):
+    """The last result of every (target, check, item) on each UTC day: the store's daily rollup.
+
+    Trends and capacity forecasts read one point per item per day over weeks; picking each day's last
+    result out of ``results`` took window functions and JSON decoding over every row at report time
+    (seconds for a month of a large site). Kept in the same transaction as the history rows, like
+    ``latest_results``: a later result of the same day replaces the row, an older one arriving late
+    never does. ``used_percent`` is the result's metric ``used`` when its unit is "%" (file systems,
+    tablespaces, ...), the figure capacity forecasts follow.
+    """
+
+    __tablename__ = "daily_results"
+
+    # The key starts with the day: reports read a period's days. On SQLite the table is stored in key
+    # order (WITHOUT ROWID), so a month is one sequential range, not a lookup per row through an index.
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    target: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    check: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    item: Mapped[str] = mapped_column(sa.String(500), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_percent: Mapped[float | None] = mapped_column(sa.Float)
+    result_id: Mapped[int] = mapped_column(BigId)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class Agent(Base):
     """An agent the collector has heard from: when, how often it should report, how much it sent."""
 

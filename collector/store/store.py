@@ -43,6 +43,7 @@ from collector.store.engine import (
 from collector.store.models import (
     Agent,
     ApiToken,
+    DailyResult,
     EventRow,
     IngestBatch,
     LatestResult,
@@ -63,6 +64,7 @@ _IN_CHUNK = 500  # values per IN (...) list: far below SQLite's and PostgreSQL's
 
 _results = ResultRow.__table__
 _latest = LatestResult.__table__
+_daily = DailyResult.__table__
 _agents = Agent.__table__
 _tokens = ApiToken.__table__
 _batches = IngestBatch.__table__
@@ -564,6 +566,7 @@ class Store:
             conn.execute(sa.insert(_results), rows)
             last = conn.execute(sa.select(sa.func.max(_results.c.id))).scalar_one()
             first = last - len(rows) + 1
+            ids = range(first, last + 1)
         else:
             # Shared lock until commit: the event feed takes it exclusively to see every id below its
             # high-water mark committed (sequence ids are handed out before commit, in any order).
@@ -574,6 +577,7 @@ class Store:
             conn.execute(sa.insert(_results), rows)
             first, last = min(ids), max(ids)
         conn.execute(self._sql.latest_upsert, {"first": first, "last": last})
+        conn.execute(self._sql.daily_upsert, _daily_rollup(results, ids))
         return len(rows)
 
     def results_after(self, position: int, limit: int = 5000) -> tuple[int, list[StoredResult]]:
@@ -626,120 +630,132 @@ class Store:
         with self._read() as conn:
             return [_result(row) for row in conn.execute(query)]
 
-    def daily_metric_history(
-        self, metrics: Mapping[str, str], since: dt.datetime, until: dt.datetime,
+    def daily_used_history(
+        self, checks: Collection[str], since: dt.datetime, until: dt.datetime,
         targets: Collection[str] | None = None,
     ) -> dict[tuple[str, str, str], list[tuple[dt.datetime, float]]]:
-        """Per (target, check, item) of the checks in ``metrics`` (check -> metric name), the metric's value
-        in the last result of each UTC day in [since, until), oldest first: one point a day however often
-        the check ran (capacity trends over weeks). ``targets``: only theirs."""
-        query = sa.text(f"""
-            SELECT target, "check", item, at, value FROM ({self._daily_sql(targets)}) AS points
-        """)
+        """Per (target, check, item) of ``checks``, the used % (``daily_results.used_percent``) of the last
+        result of each UTC day in [since, until), oldest first: one point a day however often the check
+        ran (capacity trends over weeks). ``targets``: only theirs."""
+        points, bounds = self._daily_points(since, until, checks, targets)
+        query = self._points_query(f"""
+            SELECT target, "check", item, {self._epoch}, used_percent FROM ({points}) AS points
+            WHERE used_percent IS NOT NULL
+        """, bounds)
         out: dict[tuple[str, str, str], list[tuple[dt.datetime, float]]] = {}
-        for target, check, item, at, figure in self._daily_rows(query, metrics, since, until, targets):
-            if figure is not None:
+        with self._read() as conn:
+            for target, check, item, at, figure in conn.execute(query, bounds):
                 moment = dt.datetime.fromtimestamp(round(float(at), 3), dt.UTC)
                 out.setdefault((target, check, item), []).append((moment, float(figure)))
-        for points in out.values():
-            points.sort()
+        for series in out.values():
+            series.sort()
         return out
 
-    def daily_metric_fits(
-        self, metrics: Mapping[str, str], since: dt.datetime, until: dt.datetime
+    def daily_used_fits(
+        self, checks: Collection[str], since: dt.datetime, until: dt.datetime
     ) -> dict[tuple[str, str, str], DailyFit]:
-        """The sums a least-squares line through ``daily_metric_history``'s points needs, per item, summed by
+        """The sums a least-squares line through ``daily_used_history``'s points needs, per item, summed by
         the database: a month of history for 20,000 items is 600,000 points, and only the rows the
-        report shows need their points read (``daily_metric_history`` with ``targets``)."""
-        query = sa.text(f"""
-            SELECT target, "check", item, count(*), sum(x), sum(value), sum(x * x), sum(x * value),
-                   max(CASE WHEN latest = 1 THEN value END), max(at)
-            FROM (SELECT points.*, (at - :epoch0) / 86400.0 AS x FROM ({self._daily_sql(None)}) AS points
-                  WHERE value IS NOT NULL) AS fit
+        report shows need their points read (``daily_used_history`` with ``targets``)."""
+        points, bounds = self._daily_points(since, until, checks, None)
+        # The newest figure: SQLite gives a bare column the values of the row max() picked (documented,
+        # with exactly one min/max in the query); PostgreSQL needs it spelled out.
+        last = "used_percent" if self._sqlite else "(array_agg(used_percent ORDER BY at DESC))[1]"
+        query = self._points_query(f"""
+            SELECT target, "check", item, count(*), sum(x), sum(used_percent), sum(x * x),
+                   sum(x * used_percent), {last}, max(at)
+            FROM (SELECT target, "check", item, used_percent, at, (at - :epoch0) / 86400.0 AS x
+                  FROM (SELECT points.*, {self._epoch} AS at FROM ({points}) AS points
+                        WHERE used_percent IS NOT NULL) AS timed) AS fit
             GROUP BY target, "check", item
-        """)
+        """, bounds)
         out = {}
-        for target, check, item, n, sx, sy, sxx, sxy, last, at in self._daily_rows(
-            query, metrics, since, until, None, epoch0=since.timestamp()
-        ):
-            if last is not None:
+        with self._read() as conn:
+            for target, check, item, n, sx, sy, sxx, sxy, figure, at in conn.execute(
+                query, {**bounds, "epoch0": since.timestamp()}
+            ):
                 out[(target, check, item)] = DailyFit(
-                    int(n), float(sx), float(sy), float(sxx), float(sxy), float(last),
+                    int(n), float(sx), float(sy), float(sxx), float(sxy), float(figure),
                     dt.datetime.fromtimestamp(round(float(at), 3), dt.UTC),
                 )
         return out
 
-    def _daily_sql(self, targets: Collection[str] | None) -> str:
-        """The last result of each item and UTC day: (target, check, item, at as Unix seconds, the figure,
-        latest = 1 for the item's newest of all). The figure is picked out of the JSON list by the database,
-        and only for those rows (decoding every row's metrics in Python took seconds per 100,000 rows)."""
+    @property
+    def _epoch(self) -> str:
+        """SQL for a points row's started_at as Unix seconds."""
         if self._sqlite:
-            epoch = "(julianday(started_at) - 2440587.5) * 86400.0"
-            day, value = "date(started_at)", (
-                "(SELECT json_extract(m.value, '$.value') FROM json_each(daily.metrics) AS m "
-                "WHERE json_extract(m.value, '$.name') = :metric LIMIT 1)"
+            return "(julianday(started_at) - 2440587.5) * 86400.0"
+        return "extract(epoch FROM started_at)"
+
+    def _daily_points(
+        self, since: dt.datetime, until: dt.datetime, checks: Collection[str] | None,
+        targets: Collection[str] | None,
+    ) -> tuple[str, dict[str, Any]]:
+        """SQL for the last result of each item and UTC day in [since, until), and its parameters:
+        (target, check, item, day, started_at, status, used_percent).
+
+        Whole days come from the daily_results rollup: a row of a day before ``until``'s is that day's
+        last result, and it started at or after ``since`` exactly when the day had a result in the
+        period. The day ``until`` falls in may also hold results after it, so that day's part before
+        ``until`` is picked out of ``results`` (a day's rows at most).
+        """
+        until_day = until.astimezone(dt.UTC).date()
+        midnight = dt.datetime.combine(until_day, dt.time(), dt.UTC)
+        only = (' AND "check" IN :checks' if checks else "") + (" AND target IN :targets" if targets else "")
+        if self._sqlite:
+            day, used = "date(started_at)", (
+                "(SELECT json_extract(m.value, '$.value') FROM json_each(part.metrics) AS m "
+                "WHERE json_extract(m.value, '$.name') = 'used' AND json_extract(m.value, '$.unit') = '%' LIMIT 1)"
             )
         else:
-            epoch = "extract(epoch FROM started_at)"
-            day, value = "CAST(started_at AT TIME ZONE 'UTC' AS date)", (
-                "(SELECT (m->>'value')::float8 FROM json_array_elements(daily.metrics) AS m "
-                "WHERE m->>'name' = :metric LIMIT 1)"
+            day, used = "CAST(started_at AT TIME ZONE 'UTC' AS date)", (
+                "(SELECT (m->>'value')::float8 FROM json_array_elements(part.metrics) AS m "
+                "WHERE m->>'name' = 'used' AND m->>'unit' = '%' LIMIT 1)"
             )
-        only = " AND target IN :targets" if targets else ""
-        return f"""
-            SELECT target, "check", item, {epoch} AS at, {value} AS value, latest FROM (
-                SELECT target, "check", item, started_at, metrics,
-                       row_number() OVER (PARTITION BY target, "check", item, {day}
-                                          ORDER BY started_at DESC, id DESC) AS newest,
+        sql = f"""
+            SELECT target, "check", item, day, started_at, status, used_percent FROM daily_results
+            WHERE day >= :since_day AND day < :until_day AND started_at >= :since{only}
+            UNION ALL
+            SELECT target, "check", item, {day} AS day, started_at, status, {used} AS used_percent FROM (
+                SELECT target, "check", item, started_at, status, metrics,
                        row_number() OVER (PARTITION BY target, "check", item
-                                          ORDER BY started_at DESC, id DESC) AS latest
+                                          ORDER BY started_at DESC, id DESC) AS newest
                 FROM results
-                WHERE "check" IN :checks AND started_at >= :since AND started_at < :until{only}
-            ) AS daily
+                WHERE started_at >= :part_since AND started_at < :until{only}
+            ) AS part
             WHERE newest = 1
         """
-
-    def _daily_rows(self, query: sa.TextClause, metrics: Mapping[str, str], since: dt.datetime,
-                    until: dt.datetime, targets: Collection[str] | None, **params: Any) -> Iterator[Any]:
-        """Run a ``_daily_sql`` query once per metric name (checks sharing a metric name go together)."""
-        query = query.bindparams(
-            sa.bindparam("checks", expanding=True),
-            sa.bindparam("since", type_=UTCDateTime()),
-            sa.bindparam("until", type_=UTCDateTime()),
-        )
+        bounds: dict[str, Any] = {
+            "since": since, "until": until, "part_since": max(since, midnight),
+            "since_day": since.astimezone(dt.UTC).date(), "until_day": until_day,
+        }
+        if checks:
+            bounds["checks"] = sorted(checks)
         if targets:
-            query = query.bindparams(sa.bindparam("targets", expanding=True))
-        by_metric: dict[str, list[str]] = {}
-        for check, metric in metrics.items():
-            by_metric.setdefault(metric, []).append(check)
-        with self._read() as conn:
-            for metric, checks in sorted(by_metric.items()):
-                bounds = {"metric": metric, "checks": sorted(checks), "since": since, "until": until, **params}
-                if targets:
-                    bounds["targets"] = sorted(targets)
-                yield from conn.execute(query, bounds)
+            bounds["targets"] = sorted(targets)
+        return sql, bounds
+
+    @staticmethod
+    def _points_query(sql: str, bounds: Mapping[str, Any]) -> sa.TextClause:
+        """``sql`` over ``_daily_points`` with its parameters typed (times as stored, lists expanded)."""
+        query = sa.text(sql).bindparams(
+            *(sa.bindparam(name, type_=UTCDateTime()) for name in ("since", "until", "part_since")),
+            *(sa.bindparam(name, type_=sa.Date()) for name in ("since_day", "until_day")),
+        )
+        for name in ("checks", "targets"):
+            if name in bounds:
+                query = query.bindparams(sa.bindparam(name, expanding=True))
+        return query
 
     def daily_status_counts(
         self, since: dt.datetime, until: dt.datetime, targets: Collection[str] | None = None
     ) -> dict[dt.date, dict[Status, int]]:
         """Per UTC day in [since, until), the items (target, check, item) by the status of their last
         result of that day: how the estate stood each evening, however often each check ran."""
-        day = "date(started_at)" if self._sqlite else "CAST(started_at AT TIME ZONE 'UTC' AS date)"
-        where = 'started_at >= :since AND started_at < :until' + (" AND target IN :targets" if targets else "")
-        query = sa.text(f"""
-            SELECT day, status, count(*) FROM (
-                SELECT {day} AS day, status,
-                       row_number() OVER (PARTITION BY target, "check", item, {day}
-                                          ORDER BY started_at DESC, id DESC) AS newest
-                FROM results WHERE {where}
-            ) AS daily
-            WHERE newest = 1
-            GROUP BY day, status
-        """).bindparams(sa.bindparam("since", type_=UTCDateTime()), sa.bindparam("until", type_=UTCDateTime()))
-        bounds: dict[str, Any] = {"since": since, "until": until}
-        if targets:
-            query = query.bindparams(sa.bindparam("targets", expanding=True))
-            bounds["targets"] = sorted(targets)
+        points, bounds = self._daily_points(since, until, None, targets)
+        query = self._points_query(
+            f"SELECT day, status, count(*) FROM ({points}) AS points GROUP BY day, status", bounds
+        )
         out: dict[dt.date, dict[Status, int]] = {}
         with self._read() as conn:
             for day_value, status, count in conn.execute(query, bounds):
@@ -939,10 +955,46 @@ class _Statements:
             set_={"expected_interval_seconds": touched.excluded.expected_interval_seconds},
         )
         self.latest_upsert = _latest_upsert(engine)
+        self.daily_upsert = _daily_upsert(engine)
         # PostgreSQL: the new rows' ids, taken from the sequence in one query (SQLite: see _insert_results).
         self.reserve_result_ids = sa.select(
             sa.func.nextval(sa.func.pg_get_serial_sequence("results", "id"))
         ).select_from(sa.func.generate_series(1, sa.bindparam("count")))
+
+
+def _daily_rollup(results: Sequence[Result], ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The daily_results rows of newly stored results: the last of each item and UTC day among them.
+
+    Computed here rather than selected back like latest_results: the used % sits in the metrics JSON,
+    and reading it in Python, from the models at hand, is cheaper than JSON functions in SQL. Only one
+    row per key, because PostgreSQL refuses to update a row twice in one statement; sorted by key, so
+    concurrent ingests lock rows in the same order.
+    """
+    utc = dt.UTC
+    newest: dict[tuple[dt.date, str, str, str], dict[str, Any]] = {}  # by the table's key
+    for r, result_id in zip(results, ids, strict=True):
+        at = r.started_at.astimezone(utc)
+        key = (at.date(), r.target, r.check, r.item)
+        held = newest.get(key)
+        if held is not None and held["started_at"] > at:
+            continue
+        used = next((m.value for m in r.metrics if m.name == "used" and m.unit == "%"), None)
+        newest[key] = {
+            "day": key[0], "target": r.target, "check": r.check, "item": r.item,
+            "status": _STATUS_TEXT.get(r.status) or Status(r.status).value,
+            "started_at": at, "used_percent": used, "result_id": result_id,
+        }
+    return [newest[key] for key in sorted(newest)]
+
+
+def _daily_upsert(engine: Engine) -> sa.Insert:
+    """Store a daily_results row unless the row there is of a later result of that day."""
+    insert = _dialect_insert(engine)(_daily)
+    return insert.on_conflict_do_update(
+        index_elements=[_daily.c.day, _daily.c.target, _daily.c.check, _daily.c.item],
+        set_={name: insert.excluded[name] for name in ("status", "started_at", "used_percent", "result_id")},
+        where=_daily.c.started_at <= insert.excluded.started_at,
+    )
 
 
 def _latest_upsert(engine: Engine) -> sa.Insert:

@@ -543,7 +543,7 @@ def test_daily_status_counts_take_each_items_last_result_of_the_day(store):
 
 
 @pytest.mark.integration
-def test_daily_metric_fits_and_history_agree_on_both_databases(store):
+def test_daily_used_fits_and_history_agree_on_both_databases(store):
     """Capacity's least-squares sums, computed by SQLite and PostgreSQL alike, from each day's last figure."""
     from collector.report.capacity import fit_forecast, forecast
 
@@ -553,8 +553,8 @@ def test_daily_metric_fits_and_history_agree_on_both_databases(store):
     results.append(result("web02", "/", used=70.0, started_at=T0))
     store.add_results(None, results)
     since, until = T0 - day, T0 + 5 * day
-    fits = store.daily_metric_fits({"disk": "used"}, since, until)
-    history = store.daily_metric_history({"disk": "used"}, since, until, targets={"web01"})
+    fits = store.daily_used_fits({"disk"}, since, until)
+    history = store.daily_used_history({"disk"}, since, until, targets={"web01"})
     assert list(history) == [("web01", "disk", "/var")]
     assert [v for _, v in history[("web01", "disk", "/var")]] == [50.0, 52.0, 54.0, 56.0]
     fit = fits[("web01", "disk", "/var")]
@@ -563,3 +563,57 @@ def test_daily_metric_fits_and_history_agree_on_both_databases(store):
     assert growth == pytest.approx(2.0) and days == pytest.approx(22.0)
     assert (growth, days) == pytest.approx(forecast(history[("web01", "disk", "/var")]))
     assert fits[("web02", "disk", "/")].n == 1 and fit_forecast(fits[("web02", "disk", "/")]) == (None, None)
+
+
+def _daily_rows(store_url: str) -> list[tuple]:
+    engine = create_engine(store_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            'SELECT target, "check", item, day, status, used_percent, result_id FROM daily_results '
+            'ORDER BY target, "check", item, day'
+        )).all()
+    engine.dispose()
+    return [(t, c, i, str(day), s, u, r) for t, c, i, day, s, u, r in rows]
+
+
+@pytest.mark.integration
+def test_daily_rollup_keeps_each_days_last_result_and_the_migration_rebuilds_it(store_url):
+    """daily_results, kept at ingest: a day's later result replaces its row, an older one arriving late does
+    not; only a used metric in % is a used %. Migration 0006 fills the same rows from the stored history."""
+    swap = Result(target="web01", check="swap", item="", status=Status.OK, summary="swap", started_at=T0,
+                  duration_seconds=0.1, metrics=[Metric(name="used", value=2e9, unit="B")])
+    with Store.open(store_url) as store:
+        store.add_results(None, [result(used=40.0, started_at=T0), result(used=41.0, started_at=T0 + 2 * HOUR), swap])
+        store.ingest_batch("b1", "web01", [result(used=99.0, status=Status.CRITICAL, started_at=T0 + HOUR)])  # late
+        store.ingest_batch("b2", "web01", [result(used=45.0, started_at=T0 + 24 * HOUR)])
+    kept = _daily_rows(store_url)
+    assert kept == [
+        ("web01", "disk", "/", "2026-11-23", "OK", 41.0, 2),
+        ("web01", "disk", "/", "2026-11-24", "OK", 45.0, 5),
+        ("web01", "swap", "", "2026-11-23", "OK", None, 3),
+    ]
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0005")
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+    engine.dispose()
+    assert _daily_rows(store_url) == kept
+
+
+@pytest.mark.integration
+def test_daily_points_stop_at_the_end_of_the_period_inside_a_day(store):
+    """A period ending mid-day (a local day's end, say) takes that day's last result before the end, not the
+    rollup's later one; a day whose last result came before the start of the period is left out."""
+    store.add_results(None, [
+        result(used=50.0, started_at=T0 - 6 * HOUR),  # 02:00 on day 1, before the period
+        result(used=60.0, status=Status.WARNING, started_at=T0 + 24 * HOUR),  # 08:00 on day 2
+        result(used=70.0, status=Status.CRITICAL, started_at=T0 + 30 * HOUR),  # 14:00 on day 2, after it
+    ])
+    since, until = T0 - 4 * HOUR, T0 + 28 * HOUR  # 04:00 on day 1 to 12:00 on day 2
+    assert store.daily_status_counts(since, until) == {(T0 + 24 * HOUR).date(): {Status.WARNING: 1}}
+    history = store.daily_used_history({"disk"}, since, until)
+    assert [v for _, v in history[("web01", "disk", "/")]] == [60.0]
+    fit = store.daily_used_fits({"disk"}, since, until)[("web01", "disk", "/")]
+    assert (fit.n, fit.last, fit.last_at) == (1, 60.0, T0 + 24 * HOUR)
+    assert store.daily_status_counts(T0 - 7 * HOUR, until)[T0.date()] == {Status.OK: 1}

@@ -56,7 +56,7 @@ def test_forecast_is_a_least_squares_line_toward_100_percent():
 
 
 def test_daily_history_takes_the_last_result_of_each_day(store):
-    history = store.daily_metric_history({"disk": "used"}, END - 30 * DAY, END)
+    history = store.daily_used_history({"disk"}, END - 30 * DAY, END)
     assert [v for _, v in history[("web01", "disk", "/var")]] == [60 + 2 * d for d in range(10)]
     assert set(history) == {("web01", "disk", "/var"), ("web01", "disk", "/home"), ("web02", "disk", "/")}
 
@@ -115,7 +115,7 @@ def test_the_excel_workbook_has_coloured_statuses_and_every_section(store, tmp_p
 def test_the_forecast_from_database_sums_matches_the_one_from_the_points(store):
     """capacity_for_report ranks every item from sums SQL computes; the same line as through the points."""
     from_sums = capacity_for_report(store, END)
-    from_points = capacity_rows(store.daily_metric_history({"disk": "used"}, END - 30 * DAY, END))
+    from_points = capacity_rows(store.daily_used_history({"disk"}, END - 30 * DAY, END))
     assert [(r.target, r.item, r.days_of_history, r.used_percent, r.daily_used) for r in from_sums] == [
         (r.target, r.item, r.days_of_history, r.used_percent, r.daily_used) for r in from_points]
     for a, b in zip(from_sums, from_points, strict=True):
