@@ -20,6 +20,7 @@ from collector.config.inventory import Inventory
 from collector.config.playbook import Playbook
 from collector.config.variables import REPORT_CATEGORIES
 from collector.planner import Assignment, plan
+from collector.report.gcpause import gc_paused
 from collector.report.history import store_sections
 from collector.report.knowledge import KnowledgeBase
 from collector.report.model import TargetInfo, build_report
@@ -141,6 +142,7 @@ def write_report(
     return render_run_report(model, store.get_run(run_id), options, report_dir)
 
 
+@gc_paused()
 def build_run_report(store: Store, run_id: int, targets: list[Target], results: list[Result], options: Any):
     """The Report of run ``run_id``: its results against the previous run of the same playbook."""
     run = store.get_run(run_id)

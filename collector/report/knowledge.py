@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from checks.errors import ConfigError, Problem
 from checks.errors import Path as FieldPath
 from checks.status import Status
+from collector.config.yamlfile import load_yaml
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "knowledge"
 STATUSES = (Status.WARNING.value, Status.CRITICAL.value, Status.UNKNOWN.value)
@@ -141,21 +140,11 @@ def _preferences(lang: str) -> list[str]:
 def read_file(path: Path) -> tuple[str, CheckKnowledge]:
     """Parse one knowledge file; every problem is reported with the file, line and field."""
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem((), f"cannot read the file: {exc}", file=file)]) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem((), f"not valid YAML: {reason}", file=file, line=line)]) from exc
+    data, lines = load_yaml(path)
     problems: list[Problem] = []
 
     def problem(where: FieldPath, message: str) -> None:
-        problems.append(Problem(where, message, file=file, line=_line(node, where)))
+        problems.append(Problem(where, message, file=file, line=lines.line(where)))
 
     if not isinstance(data, dict):
         problem((), "expected a mapping with 'check', 'recommendations' and optionally 'items'")
@@ -223,18 +212,3 @@ def _one_paragraph(text: str) -> str:
     # YAML block scalars keep line breaks; a recommendation is one paragraph in a table cell.
     return " ".join(text.split())
 
-
-def _line(node: yaml.Node | None, where: Iterable[str | int]) -> int | None:
-    """The line (1-based) of the value at ``where`` in the composed YAML, or of its nearest parent."""
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for key in where:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        child = next(((k, v) for k, v in node.value if str(k.value) == str(key)), None)
-        if child is None:
-            break
-        node = child[1]
-        line = child[0].start_mark.line + 1
-    return line

@@ -14,6 +14,7 @@ from typing import Any
 
 from checks.status import Status
 from collector.patrol import target_infos, targets_of
+from collector.report.gcpause import gc_paused
 from collector.report.history import store_sections
 from collector.report.knowledge import KnowledgeBase
 from collector.report.model import Report, build_report, zone
@@ -38,6 +39,7 @@ def write_period_report(
     return render_period_report(model, name, options, out_dir), status, count
 
 
+@gc_paused()
 def build_period_report(
     store: Store, start: dt.datetime, end: dt.datetime, name: str, options: Any, inventory: Any = None,
 ) -> tuple[Report, Status, int]:

@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from collector.errors import ReportFormatUnavailable
 from collector.report import charts, plots
 from collector.report.capacity import CAPACITY_DAYS
+from collector.report.gcpause import gc_paused
 from collector.report.labels import labels
 from collector.report.model import STATUS_ORDER, Report, zone
 
@@ -28,6 +29,7 @@ FORMATS = ("html", "json", "md", "xlsx", "pdf")
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
+@gc_paused()
 def render(report: Report, formats: Sequence[str], out_dir: Path, basename: str) -> dict[str, Path]:
     """Write ``out_dir/basename.<format>`` for each format; returns format -> path."""
     wanted = list(dict.fromkeys(f.lower().lstrip(".") for f in formats))

@@ -159,6 +159,8 @@ class ResultRow(Base):
         sa.Index(None, "target", "check", "item", "started_at"),
         # attach_results(): the results of one scheduled firing of a playbook.
         sa.Index(None, "playbook", "scheduled_at"),
+        # Reports: the results of a stretch of time shorter than the daily rollup's days.
+        sa.Index(None, "started_at"),
     )
 
 
@@ -211,7 +213,12 @@ class DailyResult(Base):
     used_percent: Mapped[float | None] = mapped_column(sa.Float)
     result_id: Mapped[int] = mapped_column(BigId)
 
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (
+        # Capacity fits: each item's days in a row, read from the index alone (it holds every column
+        # they use), so the per-item sums need no sort of a month of rows.
+        sa.Index(None, "check", "target", "item", "day", "started_at", "used_percent"),
+        {"sqlite_with_rowid": False},
+    )
 
 
 class Agent(Base):

@@ -43,6 +43,7 @@ from collector.store.engine import (
 from collector.store.models import (
     Agent,
     ApiToken,
+    BigId,
     DailyResult,
     EventRow,
     IngestBatch,
@@ -615,20 +616,27 @@ class Store:
         ]
 
     def results_in_period(self, start: dt.datetime, end: dt.datetime) -> list[Result]:
-        """The newest result of every (target, check, item) that started in [start, end), by them."""
-        newest = (
-            sa.select(sa.func.max(_results.c.id).label("id"))
-            .where(_results.c.started_at >= start, _results.c.started_at < end)
-            .group_by(_results.c.target, _results.c.check, _results.c.item)
-            .subquery()
-        )
+        """The newest result of every (target, check, item) that started in [start, end), by them.
+
+        Picked from ``_daily_points``: each item's newest day in the period holds its newest result, so
+        a day's report reads one rollup row per item, not every result the day stored.
+        """
+        points, bounds = self._daily_points(start, end, None, None)
+        newest = self._points_query(f"""
+            SELECT result_id FROM (
+                SELECT result_id, row_number() OVER (PARTITION BY target, "check", item
+                                                     ORDER BY started_at DESC, result_id DESC) AS newest
+                FROM ({points}) AS points
+            ) AS ranked
+            WHERE newest = 1
+        """, bounds).columns(result_id=BigId).subquery()
         query = (
             sa.select(_results)
-            .join(newest, _results.c.id == newest.c.id)
+            .join(newest, _results.c.id == newest.c.result_id)
             .order_by(_results.c.target, _results.c.check, _results.c.item)
         )
         with self._read() as conn:
-            return [_result(row) for row in conn.execute(query)]
+            return [_result(row) for row in conn.execute(query, bounds)]
 
     def daily_used_history(
         self, checks: Collection[str], since: dt.datetime, until: dt.datetime,
@@ -692,12 +700,13 @@ class Store:
         targets: Collection[str] | None,
     ) -> tuple[str, dict[str, Any]]:
         """SQL for the last result of each item and UTC day in [since, until), and its parameters:
-        (target, check, item, day, started_at, status, used_percent).
+        (target, check, item, day, started_at, status, used_percent, result_id).
 
         Whole days come from the daily_results rollup: a row of a day before ``until``'s is that day's
         last result, and it started at or after ``since`` exactly when the day had a result in the
         period. The day ``until`` falls in may also hold results after it, so that day's part before
-        ``until`` is picked out of ``results`` (a day's rows at most).
+        ``until`` is picked out of ``results`` (a day's rows at most; none when ``until`` is a UTC
+        midnight, as for daily reports in UTC).
         """
         until_day = until.astimezone(dt.UTC).date()
         midnight = dt.datetime.combine(until_day, dt.time(), dt.UTC)
@@ -713,22 +722,28 @@ class Store:
                 "WHERE m->>'name' = 'used' AND m->>'unit' = '%' LIMIT 1)"
             )
         sql = f"""
-            SELECT target, "check", item, day, started_at, status, used_percent FROM daily_results
+            SELECT target, "check", item, day, started_at, status, used_percent, result_id FROM daily_results
             WHERE day >= :since_day AND day < :until_day AND started_at >= :since{only}
+        """
+        part_since = max(since, midnight)
+        if part_since < until:
+            sql += f"""
             UNION ALL
-            SELECT target, "check", item, {day} AS day, started_at, status, {used} AS used_percent FROM (
-                SELECT target, "check", item, started_at, status, metrics,
+            SELECT target, "check", item, {day} AS day, started_at, status, {used} AS used_percent,
+                   id AS result_id FROM (
+                SELECT id, target, "check", item, started_at, status, metrics,
                        row_number() OVER (PARTITION BY target, "check", item
                                           ORDER BY started_at DESC, id DESC) AS newest
                 FROM results
                 WHERE started_at >= :part_since AND started_at < :until{only}
             ) AS part
             WHERE newest = 1
-        """
+            """
         bounds: dict[str, Any] = {
-            "since": since, "until": until, "part_since": max(since, midnight),
-            "since_day": since.astimezone(dt.UTC).date(), "until_day": until_day,
+            "since": since, "since_day": since.astimezone(dt.UTC).date(), "until_day": until_day,
         }
+        if part_since < until:
+            bounds.update(part_since=part_since, until=until)
         if checks:
             bounds["checks"] = sorted(checks)
         if targets:
@@ -739,7 +754,7 @@ class Store:
     def _points_query(sql: str, bounds: Mapping[str, Any]) -> sa.TextClause:
         """``sql`` over ``_daily_points`` with its parameters typed (times as stored, lists expanded)."""
         query = sa.text(sql).bindparams(
-            *(sa.bindparam(name, type_=UTCDateTime()) for name in ("since", "until", "part_since")),
+            *(sa.bindparam(name, type_=UTCDateTime()) for name in ("since", "until", "part_since") if name in bounds),
             *(sa.bindparam(name, type_=sa.Date()) for name in ("since_day", "until_day")),
         )
         for name in ("checks", "targets"):

@@ -617,3 +617,37 @@ def test_daily_points_stop_at_the_end_of_the_period_inside_a_day(store):
     fit = store.daily_used_fits({"disk"}, since, until)[("web01", "disk", "/")]
     assert (fit.n, fit.last, fit.last_at) == (1, 60.0, T0 + 24 * HOUR)
     assert store.daily_status_counts(T0 - 7 * HOUR, until)[T0.date()] == {Status.OK: 1}
+
+
+def test_results_in_period_are_each_items_newest_result_inside_the_period(store):
+    """Whole UTC days come from the rollup and the rest of the period from the results themselves: either
+    way each item's newest result that started inside [start, end), whole, and none from outside."""
+    midnight = dt.datetime.combine(T0.date(), dt.time(), dt.UTC)
+    store.add_results(None, [
+        result(item="/", used=50.0, started_at=T0),  # 08:00 day 1
+        result(item="/", used=61.0, status=Status.WARNING, started_at=T0 + 10 * HOUR),  # 18:00 day 1
+        result(item="/var", used=30.0, started_at=T0 + 20 * HOUR),  # 04:00 day 2
+        result(item="/var", used=95.0, status=Status.CRITICAL, started_at=T0 + 30 * HOUR),  # 14:00 day 2
+        result(target="db01", item="/", used=20.0, started_at=T0 - 9 * HOUR),  # 23:00 day 0
+    ])
+    store.add_results(None, [result(item="/", used=40.0, started_at=T0 + 2 * HOUR)])  # late, older
+
+    def picked(start: dt.datetime, end: dt.datetime) -> list[tuple[str, str, float, Status]]:
+        return [
+            (r.target, r.item, next(m.value for m in r.metrics if m.name == "used"), r.status)
+            for r in store.results_in_period(start, end)
+        ]
+
+    day1 = (midnight, midnight + 24 * HOUR)
+    assert picked(*day1) == [("web01", "/", 61.0, Status.WARNING)]
+    full = store.results_in_period(*day1)[0]
+    assert (len(full.metrics), full.thresholds[0].critical, full.started_at) == (4, "90", T0 + 10 * HOUR)
+    # A local day (UTC+8): 16:00 of day 0 to 16:00 of day 1, partly rollup, partly raw results.
+    assert picked(midnight - 8 * HOUR, midnight + 16 * HOUR) == [
+        ("db01", "/", 20.0, Status.OK), ("web01", "/", 40.0, Status.OK),
+    ]
+    # Two days ending mid-day: /var's 14:00 result is after the end, its 04:00 one is inside.
+    assert picked(midnight, midnight + 36 * HOUR) == [
+        ("web01", "/", 61.0, Status.WARNING), ("web01", "/var", 30.0, Status.OK),
+    ]
+    assert picked(midnight + 48 * HOUR, midnight + 72 * HOUR) == []

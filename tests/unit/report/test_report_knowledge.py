@@ -119,7 +119,7 @@ def test_the_pattern_defined_last_wins(tmp_path):
         ("check: disk\nitems:\n  /var:\n    WARNING: {en: ok}\n    BAD: {en: x}\n", "items./var.BAD", 5),
         ("check: disk\nrecomendations: {}\n", "recomendations", 2),
         ("- just\n- a list\n", "", 1),
-        ("check: disk\nrecommendations: {WARNING: [unclosed\n", "not valid YAML", None),
+        ("check: disk\nrecommendations: {WARNING: [unclosed\n", "invalid YAML", 3),
     ],
 )
 def test_malformed_files_name_the_file_and_the_field(tmp_path, text, field, line):

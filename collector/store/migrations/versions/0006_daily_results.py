@@ -2,7 +2,8 @@
 
 ``daily_results`` holds one row per (target, check, item, UTC day): that day's last result's status,
 start and used % (its metric ``used`` in %). The store keeps it with every ingest; this migration fills
-it from the history already stored, so reports over past weeks need no re-ingest.
+it from the history already stored, so reports over past weeks need no re-ingest. ``results`` gets an
+index on ``started_at``: the part of a period the rollup's whole days do not cover is read from there.
 
 Revision ID: 0006
 Revises: 0005
@@ -40,6 +41,11 @@ def upgrade() -> None:
         sqlite_with_rowid=False,  # stored in key order: a period's days are one range
     )
     _fill_daily_results()
+    op.create_index(
+        "ix_daily_results_check_target_item_day_started_at_used_percent", "daily_results",
+        ["check", "target", "item", "day", "started_at", "used_percent"],
+    )
+    op.create_index("ix_results_started_at", "results", ["started_at"])
 
 
 def _fill_daily_results() -> None:
@@ -65,4 +71,5 @@ def _fill_daily_results() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_results_started_at", table_name="results")
     op.drop_table("daily_results")
