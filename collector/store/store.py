@@ -44,7 +44,6 @@ from collector.store.models import (
     Agent,
     ApiToken,
     BigId,
-    DailyResult,
     EventRow,
     IngestBatch,
     LatestResult,
@@ -65,7 +64,6 @@ _IN_CHUNK = 500  # values per IN (...) list: far below SQLite's and PostgreSQL's
 
 _results = ResultRow.__table__
 _latest = LatestResult.__table__
-_daily = DailyResult.__table__
 _agents = Agent.__table__
 _tokens = ApiToken.__table__
 _batches = IngestBatch.__table__
@@ -528,11 +526,13 @@ class Store:
     def _insert_results(
         self, conn: Connection, results: list[Result], *, run_id: int | None, batch_id: str | None, now: dt.datetime
     ) -> int:
-        """Insert ``results`` and copy the newest of them into ``latest_results``, in ``conn``'s transaction.
+        """Insert ``results`` and copy the newest of them into ``latest_results`` and ``daily_results``, in
+        ``conn``'s transaction.
 
         Rows are plain dicts for one Core executemany (no ORM objects); metrics and thresholds go to the
-        engine's JSON serializer as the pydantic models they are. latest_results is then updated by one
-        ``INSERT ... SELECT`` over the new rows' id range, so no result travels back to Python:
+        engine's JSON serializer as the pydantic models they are. latest_results and daily_results are
+        then updated by one ``INSERT ... SELECT`` each over the new rows' id range, so no result travels
+        back to Python:
         - SQLite: the transaction holds the only write lock and each new row gets max(id) + 1, so the
           new rows are exactly the last ``len(results)`` ids;
         - PostgreSQL: the ids are taken from the sequence first, in one query (cheaper than RETURNING
@@ -567,7 +567,6 @@ class Store:
             conn.execute(sa.insert(_results), rows)
             last = conn.execute(sa.select(sa.func.max(_results.c.id))).scalar_one()
             first = last - len(rows) + 1
-            ids = range(first, last + 1)
         else:
             # Shared lock until commit: the event feed takes it exclusively to see every id below its
             # high-water mark committed (sequence ids are handed out before commit, in any order).
@@ -578,7 +577,7 @@ class Store:
             conn.execute(sa.insert(_results), rows)
             first, last = min(ids), max(ids)
         conn.execute(self._sql.latest_upsert, {"first": first, "last": last})
-        conn.execute(self._sql.daily_upsert, _daily_rollup(results, ids))
+        conn.execute(self._sql.daily_upsert, {"first": first, "last": last})
         return len(rows)
 
     def results_after(self, position: int, limit: int = 5000) -> tuple[int, list[StoredResult]]:
@@ -625,7 +624,7 @@ class Store:
         newest = self._points_query(f"""
             SELECT result_id FROM (
                 SELECT result_id, row_number() OVER (PARTITION BY target, "check", item
-                                                     ORDER BY started_at DESC, result_id DESC) AS newest
+                                                     ORDER BY at DESC, result_id DESC) AS newest
                 FROM ({points}) AS points
             ) AS ranked
             WHERE newest = 1
@@ -647,7 +646,7 @@ class Store:
         ran (capacity trends over weeks). ``targets``: only theirs."""
         points, bounds = self._daily_points(since, until, checks, targets)
         query = self._points_query(f"""
-            SELECT target, "check", item, {self._epoch}, used_percent FROM ({points}) AS points
+            SELECT target, "check", item, at, used_percent FROM ({points}) AS points
             WHERE used_percent IS NOT NULL
         """, bounds)
         out: dict[tuple[str, str, str], list[tuple[dt.datetime, float]]] = {}
@@ -673,8 +672,7 @@ class Store:
             SELECT target, "check", item, count(*), sum(x), sum(used_percent), sum(x * x),
                    sum(x * used_percent), {last}, max(at)
             FROM (SELECT target, "check", item, used_percent, at, (at - :epoch0) / 86400.0 AS x
-                  FROM (SELECT points.*, {self._epoch} AS at FROM ({points}) AS points
-                        WHERE used_percent IS NOT NULL) AS timed) AS fit
+                  FROM ({points}) AS points WHERE used_percent IS NOT NULL) AS fit
             GROUP BY target, "check", item
         """, bounds)
         out = {}
@@ -688,19 +686,12 @@ class Store:
                 )
         return out
 
-    @property
-    def _epoch(self) -> str:
-        """SQL for a points row's started_at as Unix seconds."""
-        if self._sqlite:
-            return "(julianday(started_at) - 2440587.5) * 86400.0"
-        return "extract(epoch FROM started_at)"
-
     def _daily_points(
         self, since: dt.datetime, until: dt.datetime, checks: Collection[str] | None,
         targets: Collection[str] | None,
     ) -> tuple[str, dict[str, Any]]:
         """SQL for the last result of each item and UTC day in [since, until), and its parameters:
-        (target, check, item, day, started_at, status, used_percent, result_id).
+        (target, check, item, day, at: started_at in Unix seconds, status, used_percent, result_id).
 
         Whole days come from the daily_results rollup: a row of a day before ``until``'s is that day's
         last result, and it started at or after ``since`` exactly when the day had a result in the
@@ -711,25 +702,17 @@ class Store:
         until_day = until.astimezone(dt.UTC).date()
         midnight = dt.datetime.combine(until_day, dt.time(), dt.UTC)
         only = (' AND "check" IN :checks' if checks else "") + (" AND target IN :targets" if targets else "")
-        if self._sqlite:
-            day, used = "date(started_at)", (
-                "(SELECT json_extract(m.value, '$.value') FROM json_each(part.metrics) AS m "
-                "WHERE json_extract(m.value, '$.name') = 'used' AND json_extract(m.value, '$.unit') = '%' LIMIT 1)"
-            )
-        else:
-            day, used = "CAST(started_at AT TIME ZONE 'UTC' AS date)", (
-                "(SELECT (m->>'value')::float8 FROM json_array_elements(part.metrics) AS m "
-                "WHERE m->>'name' = 'used' AND m->>'unit' = '%' LIMIT 1)"
-            )
+        day, epoch, used = _rollup_columns(self._sqlite, "part")
         sql = f"""
-            SELECT target, "check", item, day, started_at, status, used_percent, result_id FROM daily_results
-            WHERE day >= :since_day AND day < :until_day AND started_at >= :since{only}
+            SELECT target, "check", item, day, started_epoch AS at, status, used_percent, result_id
+            FROM daily_results
+            WHERE day >= :since_day AND day < :until_day AND started_epoch >= :since_epoch{only}
         """
         part_since = max(since, midnight)
         if part_since < until:
             sql += f"""
             UNION ALL
-            SELECT target, "check", item, {day} AS day, started_at, status, {used} AS used_percent,
+            SELECT target, "check", item, {day} AS day, {epoch} AS at, status, {used} AS used_percent,
                    id AS result_id FROM (
                 SELECT id, target, "check", item, started_at, status, metrics,
                        row_number() OVER (PARTITION BY target, "check", item
@@ -740,7 +723,7 @@ class Store:
             WHERE newest = 1
             """
         bounds: dict[str, Any] = {
-            "since": since, "since_day": since.astimezone(dt.UTC).date(), "until_day": until_day,
+            "since_epoch": since.timestamp(), "since_day": since.astimezone(dt.UTC).date(), "until_day": until_day,
         }
         if part_since < until:
             bounds.update(part_since=part_since, until=until)
@@ -754,7 +737,7 @@ class Store:
     def _points_query(sql: str, bounds: Mapping[str, Any]) -> sa.TextClause:
         """``sql`` over ``_daily_points`` with its parameters typed (times as stored, lists expanded)."""
         query = sa.text(sql).bindparams(
-            *(sa.bindparam(name, type_=UTCDateTime()) for name in ("since", "until", "part_since") if name in bounds),
+            *(sa.bindparam(name, type_=UTCDateTime()) for name in ("until", "part_since") if name in bounds),
             *(sa.bindparam(name, type_=sa.Date()) for name in ("since_day", "until_day")),
         )
         for name in ("checks", "targets"):
@@ -977,39 +960,52 @@ class _Statements:
         ).select_from(sa.func.generate_series(1, sa.bindparam("count")))
 
 
-def _daily_rollup(results: Sequence[Result], ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The daily_results rows of newly stored results: the last of each item and UTC day among them.
-
-    Computed here rather than selected back like latest_results: the used % sits in the metrics JSON,
-    and reading it in Python, from the models at hand, is cheaper than JSON functions in SQL. Only one
-    row per key, because PostgreSQL refuses to update a row twice in one statement; sorted by key, so
-    concurrent ingests lock rows in the same order.
-    """
-    utc = dt.UTC
-    newest: dict[tuple[dt.date, str, str, str], dict[str, Any]] = {}  # by the table's key
-    for r, result_id in zip(results, ids, strict=True):
-        at = r.started_at.astimezone(utc)
-        key = (at.date(), r.target, r.check, r.item)
-        held = newest.get(key)
-        if held is not None and held["started_at"] > at:
-            continue
-        used = next((m.value for m in r.metrics if m.name == "used" and m.unit == "%"), None)
-        newest[key] = {
-            "day": key[0], "target": r.target, "check": r.check, "item": r.item,
-            "status": _STATUS_TEXT.get(r.status) or Status(r.status).value,
-            "started_at": at, "used_percent": used, "result_id": result_id,
-        }
-    return [newest[key] for key in sorted(newest)]
-
-
-def _daily_upsert(engine: Engine) -> sa.Insert:
-    """Store a daily_results row unless the row there is of a later result of that day."""
-    insert = _dialect_insert(engine)(_daily)
-    return insert.on_conflict_do_update(
-        index_elements=[_daily.c.day, _daily.c.target, _daily.c.check, _daily.c.item],
-        set_={name: insert.excluded[name] for name in ("status", "started_at", "used_percent", "result_id")},
-        where=_daily.c.started_at <= insert.excluded.started_at,
+def _rollup_columns(sqlite: bool, table: str) -> tuple[str, str, str]:
+    """SQL for a results row's (alias ``table``) UTC day, started_at in Unix seconds, and used %: its
+    metric "used" when the unit is "%", read out of the metrics JSON."""
+    if sqlite:
+        return "date(started_at)", "(julianday(started_at) - 2440587.5) * 86400.0", (
+            f"(SELECT json_extract(m.value, '$.value') FROM json_each({table}.metrics) AS m "
+            "WHERE json_extract(m.value, '$.name') = 'used' AND json_extract(m.value, '$.unit') = '%' LIMIT 1)"
+        )
+    return "CAST(started_at AT TIME ZONE 'UTC' AS date)", "extract(epoch FROM started_at)", (
+        f"(SELECT (m->>'value')::float8 FROM json_array_elements({table}.metrics) AS m "
+        "WHERE m->>'name' = 'used' AND m->>'unit' = '%' LIMIT 1)"
     )
+
+
+def _daily_upsert(engine: Engine) -> sa.TextClause:
+    """Copy the results with ids in [:first, :last] into daily_results, unless the row there is of a
+    later result of that day.
+
+    Like ``_latest_upsert``, one statement in SQL; on PostgreSQL only the newest per key (it refuses to
+    update a row twice) and in key order (no deadlocks between concurrent ingests).
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    day, epoch, used = _rollup_columns(sqlite, "results")
+    source = f"""
+        SELECT {day} AS day, target, "check", item, status, {epoch} AS started_epoch, {used} AS used_percent,
+               id AS result_id, started_at
+        FROM results WHERE id BETWEEN :first AND :last
+    """
+    if sqlite:
+        # In id order, no sort: the WHERE below keeps the newest of one item's results in a batch, and
+        # SQLite writers take turns (no lock order to keep). "WHERE true": SQLite's upsert-after-SELECT rule.
+        select = f"""SELECT day, target, "check", item, status, started_epoch, used_percent, result_id
+                     FROM ({source}) AS new WHERE true"""
+    else:
+        select = f"""SELECT DISTINCT ON (target, "check", item, day)
+                            day, target, "check", item, status, started_epoch, used_percent, result_id
+                     FROM ({source}) AS new
+                     ORDER BY target, "check", item, day, started_at DESC, result_id DESC"""
+    return sa.text(f"""
+        INSERT INTO daily_results AS old (day, target, "check", item, status, started_epoch, used_percent, result_id)
+        {select}
+        ON CONFLICT (day, target, "check", item) DO UPDATE SET
+            status = excluded.status, started_epoch = excluded.started_epoch,
+            used_percent = excluded.used_percent, result_id = excluded.result_id
+        WHERE old.started_epoch <= excluded.started_epoch
+    """)
 
 
 def _latest_upsert(engine: Engine) -> sa.Insert:

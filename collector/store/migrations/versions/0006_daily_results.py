@@ -1,7 +1,7 @@
 """The daily rollup: the last result of every item on each UTC day, for trends and capacity forecasts.
 
 ``daily_results`` holds one row per (target, check, item, UTC day): that day's last result's status,
-start and used % (its metric ``used`` in %). The store keeps it with every ingest; this migration fills
+start (Unix seconds) and used % (its metric ``used`` in %). The store keeps it with every ingest; this migration fills
 it from the history already stored, so reports over past weeks need no re-ingest. ``results`` gets an
 index on ``started_at``: the part of a period the rollup's whole days do not cover is read from there.
 
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("check", sa.String(100), nullable=False),
         sa.Column("item", sa.String(500), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_epoch", sa.Float(), nullable=False),
         sa.Column("used_percent", sa.Float(), nullable=True),
         sa.Column("result_id", BigId, nullable=False),
         sa.PrimaryKeyConstraint("day", "target", "check", "item", name="pk_daily_results"),
@@ -42,8 +42,8 @@ def upgrade() -> None:
     )
     _fill_daily_results()
     op.create_index(
-        "ix_daily_results_check_target_item_day_started_at_used_percent", "daily_results",
-        ["check", "target", "item", "day", "started_at", "used_percent"],
+        "ix_daily_results_capacity", "daily_results",
+        ["check", "target", "item", "day", "started_epoch", "used_percent"],
     )
     op.create_index("ix_results_started_at", "results", ["started_at"])
 
@@ -52,15 +52,17 @@ def _fill_daily_results() -> None:
     """Each item's last result of each UTC day, the used % read out of its metrics JSON by the database."""
     if op.get_bind().dialect.name == "sqlite":
         day = "date(started_at)"
+        epoch = "(julianday(started_at) - 2440587.5) * 86400.0"
         used = ("(SELECT json_extract(m.value, '$.value') FROM json_each(ranked.metrics) AS m "
                 "WHERE json_extract(m.value, '$.name') = 'used' AND json_extract(m.value, '$.unit') = '%' LIMIT 1)")
     else:
         day = "CAST(started_at AT TIME ZONE 'UTC' AS date)"
+        epoch = "extract(epoch FROM started_at)"
         used = ("(SELECT (m->>'value')::float8 FROM json_array_elements(ranked.metrics) AS m "
                 "WHERE m->>'name' = 'used' AND m->>'unit' = '%' LIMIT 1)")
     op.execute(f"""
-        INSERT INTO daily_results (target, "check", item, day, status, started_at, used_percent, result_id)
-        SELECT target, "check", item, day, status, started_at, {used}, id FROM (
+        INSERT INTO daily_results (target, "check", item, day, status, started_epoch, used_percent, result_id)
+        SELECT target, "check", item, day, status, {epoch}, {used}, id FROM (
             SELECT id, target, "check", item, {day} AS day, status, started_at, metrics,
                    row_number() OVER (PARTITION BY target, "check", item, {day}
                                       ORDER BY started_at DESC, id DESC) AS newest
