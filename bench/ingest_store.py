@@ -14,7 +14,8 @@ Figures printed, in results per second, each into a fresh database with the stor
   (sqlite3 or psycopg), one transaction per batch, the rows built from the same results with the same
   JSON serializer; the issue's goal is store >= 1/4 of this (and >= 50,000 results/s into SQLite);
 - raw, all statements: the raw insert plus the other statements the store runs (batch claim,
-  latest_results upsert, agent upsert), by hand: what the store's own Python costs on top.
+  latest_results and daily_results upserts, agent upsert), by hand: what the store's own Python costs
+  on top.
 
 SQLite files are in a fresh temporary directory, in WAL mode with the store's pragmas (synchronous is
 SQLite's default, FULL: a commit is durable). ``--postgres`` also runs everything against a private
@@ -41,6 +42,7 @@ import pydantic_core  # noqa: E402
 from checks.result import Metric, Result, ThresholdSpec  # noqa: E402
 from checks.status import Status  # noqa: E402
 from collector.store import Store  # noqa: E402
+from collector.store.store import _daily_upsert  # noqa: E402
 
 T0 = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 RESULT_COLUMNS = (
@@ -177,6 +179,7 @@ def raw_statements(placeholder: str, postgres: bool) -> dict[str, str]:
     values = ", ".join([p] * len(RESULT_COLUMNS))
     latest = _quoted(LATEST_COLUMNS)
     updated = [c for c in LATEST_COLUMNS if c not in ("target", "check", "item")] + ["result_id"]
+    daily = str(_daily_upsert(sqlite=not postgres))
     if postgres:
         source = (f"SELECT DISTINCT ON (target, \"check\", item) {latest}, id FROM results WHERE id BETWEEN "
                   f"{placeholder} AND {placeholder} ORDER BY target, \"check\", item, started_at DESC, id DESC")
@@ -193,6 +196,9 @@ def raw_statements(placeholder: str, postgres: bool) -> dict[str, str]:
         "ON CONFLICT (target, \"check\", item) DO UPDATE SET "
         + ", ".join(f'"{c}" = excluded."{c}"' for c in updated)
         + " WHERE latest_results.started_at <= excluded.started_at",
+        # The daily rollup's upsert is the store's own SQL text (no SQLAlchemy at run time either way);
+        # psycopg's placeholders make a literal % a %%.
+        "daily": (daily.replace("%", "%%") if postgres else daily).replace(":first", p).replace(":last", p),
         "agent": "INSERT INTO agents (name, first_seen, last_seen, results_received) "
         f"VALUES ({p}, {p}, {p}, {p}) ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen, "
         "results_received = agents.results_received + excluded.results_received",
@@ -218,6 +224,7 @@ def run_raw_sqlite(path: Path, warmup: Work, work: Work, full: bool) -> float:
             if full:
                 (last,) = conn.execute("SELECT max(id) FROM results").fetchone()
                 conn.execute(sql["latest"], (last - len(results) + 1, last))
+                conn.execute(sql["daily"], (last - len(results) + 1, last))
                 conn.execute(sql["agent"], (agent, now, now, len(results)))
             conn.execute("COMMIT")
         return time.perf_counter() - start
@@ -245,6 +252,7 @@ def run_raw_postgres(dsn: str, url: str, warmup: Work, work: Work, full: bool) -
                     rows = [(row_id, *row) for row_id, row in zip(ids, rows, strict=True)]
                     cur.executemany(sql["insert_with_id"], rows)
                     cur.execute(sql["latest"], (min(ids), max(ids)))
+                    cur.execute(sql["daily"], (min(ids), max(ids)))
                     cur.execute(sql["agent"], (agent, now, now, len(results)))
                 else:
                     cur.executemany(sql["insert"], postgres_rows(results, batch_id, now))

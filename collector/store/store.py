@@ -953,7 +953,7 @@ class _Statements:
             set_={"expected_interval_seconds": touched.excluded.expected_interval_seconds},
         )
         self.latest_upsert = _latest_upsert(engine)
-        self.daily_upsert = _daily_upsert(engine)
+        self.daily_upsert = _daily_upsert(engine.dialect.name == "sqlite")
         # PostgreSQL: the new rows' ids, taken from the sequence in one query (SQLite: see _insert_results).
         self.reserve_result_ids = sa.select(
             sa.func.nextval(sa.func.pg_get_serial_sequence("results", "id"))
@@ -974,33 +974,26 @@ def _rollup_columns(sqlite: bool, table: str) -> tuple[str, str, str]:
     )
 
 
-def _daily_upsert(engine: Engine) -> sa.TextClause:
+def _daily_upsert(sqlite: bool) -> sa.TextClause:
     """Copy the results with ids in [:first, :last] into daily_results, unless the row there is of a
     later result of that day.
 
-    Like ``_latest_upsert``, one statement in SQL; on PostgreSQL only the newest per key (it refuses to
-    update a row twice) and in key order (no deadlocks between concurrent ingests).
+    One statement in SQL, like ``_latest_upsert``. Only each key's newest result among the new ones
+    goes in (PostgreSQL refuses to update a row twice in one statement, and on SQLite a batch of four
+    firings of the same items makes a quarter of the index updates), in key order (no deadlocks
+    between concurrent PostgreSQL ingests); its used % is read out of the JSON for it alone.
     """
-    sqlite = engine.dialect.name == "sqlite"
-    day, epoch, used = _rollup_columns(sqlite, "results")
-    source = f"""
-        SELECT {day} AS day, target, "check", item, status, {epoch} AS started_epoch, {used} AS used_percent,
-               id AS result_id, started_at
-        FROM results WHERE id BETWEEN :first AND :last
-    """
-    if sqlite:
-        # In id order, no sort: the WHERE below keeps the newest of one item's results in a batch, and
-        # SQLite writers take turns (no lock order to keep). "WHERE true": SQLite's upsert-after-SELECT rule.
-        select = f"""SELECT day, target, "check", item, status, started_epoch, used_percent, result_id
-                     FROM ({source}) AS new WHERE true"""
-    else:
-        select = f"""SELECT DISTINCT ON (target, "check", item, day)
-                            day, target, "check", item, status, started_epoch, used_percent, result_id
-                     FROM ({source}) AS new
-                     ORDER BY target, "check", item, day, started_at DESC, result_id DESC"""
+    day, epoch, used = _rollup_columns(sqlite, "new")
     return sa.text(f"""
         INSERT INTO daily_results AS old (day, target, "check", item, status, started_epoch, used_percent, result_id)
-        {select}
+        SELECT day, target, "check", item, status, started_epoch, {used}, id FROM (
+            SELECT id, {day} AS day, target, "check", item, status, {epoch} AS started_epoch, metrics,
+                   row_number() OVER (PARTITION BY target, "check", item, {day}
+                                      ORDER BY started_at DESC, id DESC) AS newest
+            FROM results WHERE id BETWEEN :first AND :last
+        ) AS new
+        WHERE newest = 1
+        ORDER BY target, "check", item, day
         ON CONFLICT (day, target, "check", item) DO UPDATE SET
             status = excluded.status, started_epoch = excluded.started_epoch,
             used_percent = excluded.used_percent, result_id = excluded.result_id
