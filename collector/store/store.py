@@ -708,8 +708,12 @@ class Store:
             FROM daily_results
             WHERE day >= :since_day AND day < :until_day AND started_epoch >= :since_epoch{only}
         """
+        bounds: dict[str, Any] = {
+            "since_epoch": since.timestamp(), "since_day": since.astimezone(dt.UTC).date(), "until_day": until_day,
+        }
         part_since = max(since, midnight)
         if part_since < until:
+            bounds.update(part_since=part_since, until=until)
             sql += f"""
             UNION ALL
             SELECT target, "check", item, {day} AS day, {epoch} AS at, status, {used} AS used_percent,
@@ -722,11 +726,6 @@ class Store:
             ) AS part
             WHERE newest = 1
             """
-        bounds: dict[str, Any] = {
-            "since_epoch": since.timestamp(), "since_day": since.astimezone(dt.UTC).date(), "until_day": until_day,
-        }
-        if part_since < until:
-            bounds.update(part_since=part_since, until=until)
         if checks:
             bounds["checks"] = sorted(checks)
         if targets:
