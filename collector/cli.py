@@ -26,7 +26,7 @@ EX_TEMPFAIL = 75
 EX_CONFIG = 78
 
 # Imported only by commands that need them; they come with the 'collector' extra.
-COLLECTOR_MODULES = {"sqlalchemy", "alembic", "jinja2", "prometheus_client", "fastapi", "uvicorn", "openpyxl"}
+COLLECTOR_MODULES = {"argon2", "sqlalchemy", "alembic", "jinja2", "prometheus_client", "fastapi", "uvicorn", "openpyxl"}
 
 DEFAULT_REPORT_DIR = "var/reports"
 
@@ -623,6 +623,9 @@ def _add_event_commands() -> None:
 
     cli.add_command(events)
     cli.add_command(maintenance)
+    from collector.cli_users import user
+
+    cli.add_command(user)
 
 
 _add_event_commands()

@@ -416,3 +416,59 @@ class EventOutboxRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     notice: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+# -- console (collector/console): people, their sessions, and patrols asked for by hand --------------
+
+ROLES = ("viewer", "operator", "admin")
+
+
+class UserRow(Base):
+    """A person who signs in to the web console. The password is kept only as an Argon2id hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    failed_logins: Mapped[int] = mapped_column(default=0)  # in a row; reset by a good login
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('viewer', 'operator', 'admin')", name="role"),
+        sa.CheckConstraint("language IN ('en', 'zh')", name="language"),
+    )
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 digest is kept, so a copy
+    of the database opens no session."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))  # echoed by every form of this session
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class RunRequestRow(Base):
+    """A patrol someone asked to run now (console "run now"): the scheduler takes it and runs it, whatever
+    HTTP worker process took the request."""
+
+    __tablename__ = "run_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    playbook: Mapped[str] = mapped_column(sa.String(255))
+    requested_by: Mapped[str] = mapped_column(sa.String(255))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    taken_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    run_id: Mapped[int | None] = mapped_column(sa.Integer)
+    error: Mapped[str | None] = mapped_column(sa.Text)
