@@ -30,6 +30,7 @@ from collector.store.store import Store
 log = logging.getLogger("patrol.scheduler")
 
 RELOAD_SECONDS = 30
+REQUESTS_SECONDS = 3  # how often the queue of "run now" requests (the console's) is read
 
 
 class PatrolScheduler:
@@ -62,6 +63,7 @@ class PatrolScheduler:
     def start(self) -> None:
         self.sync()
         self.scheduler.add_job(self._reload, "interval", seconds=RELOAD_SECONDS, id="reload-config")
+        self.scheduler.add_job(self.take_requests, "interval", seconds=REQUESTS_SECONDS, id="run-requests")
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -87,12 +89,43 @@ class PatrolScheduler:
             )
             log.info("playbook %s scheduled: %s", playbook.name, playbook.schedule.text)
 
-    def fire(self, name: str, now: dt.datetime | None = None) -> int | None:
-        """One firing: open the run, check the hosts without agents, and close it now or after the grace."""
+    def take_requests(self) -> list[int]:
+        """Run the patrols asked for by hand (the console's "run now"), each once; their run ids."""
+        from collector.store.run_requests import RunRequests
+
+        queue = RunRequests(self.store)
+        run_ids = []
+        for request in queue.take():
+            try:
+                run_id = self.run_now(request.playbook, request.requested_by)
+            except Exception as exc:  # noqa: BLE001 - a bad request must not stop the queue
+                log.error("run of %s asked by %s failed: %s", request.playbook, request.requested_by, exc)
+                queue.finish(request.id, None, str(exc))
+                continue
+            queue.finish(request.id, run_id, None if run_id is not None else "no such playbook")
+            if run_id is not None:
+                run_ids.append(run_id)
+        return run_ids
+
+    def run_now(self, name: str, requested_by: str) -> int | None:
+        """A run of playbook ``name`` now, scheduled or not. Agents run their checks on the playbook's
+        schedule only, so their checks are listed as not collected in this run, with that reason."""
         playbook = self._playbook(name)
-        if playbook is None or playbook.schedule is None:
+        if playbook is None:
             return None
-        scheduled_at = playbook.schedule.latest_fire_time(now or dt.datetime.now(dt.UTC), self.timezone)
+        log.info("playbook %s run now, asked by %s", name, requested_by)
+        return self.fire(name, on_demand=requested_by)
+
+    def fire(self, name: str, now: dt.datetime | None = None, on_demand: str | None = None) -> int | None:
+        """One firing: open the run, check the hosts without agents, and close it now or after the grace.
+        ``on_demand``: who asked for this run now (not a firing of the schedule)."""
+        playbook = self._playbook(name)
+        if playbook is None or (playbook.schedule is None and on_demand is None):
+            return None
+        if on_demand is not None:
+            scheduled_at = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+        else:
+            scheduled_at = playbook.schedule.latest_fire_time(now or dt.datetime.now(dt.UTC), self.timezone)
         try:
             assignments = plan(playbook, self.site.site.inventory, self.site.registry)
         except Exception as exc:  # noqa: BLE001 - a firing must never kill the scheduler
@@ -102,13 +135,20 @@ class PatrolScheduler:
             playbook=playbook.name,
             playbook_path=str(playbook.path),
             description=playbook.description,
-            source="schedule",
-            inspector=playbook.report.inspector or "patrol scheduler",
+            source="schedule" if on_demand is None else "console",
+            inspector=playbook.report.inspector or on_demand or "patrol scheduler",
             started_at=scheduled_at,
         )
         here = [a for a in assignments if not a.target.has_agent]
         by_agents = [a for a in assignments if a.target.has_agent]
         results = self.runner.run(here)
+        if on_demand is not None:
+            results += [
+                failure_result(a.target.name, a.check.name, Status.UNKNOWN,
+                               "run on demand: the agent runs this check on the playbook's schedule only")
+                for a in by_agents
+            ]
+            by_agents = []
         self.store.add_results(run_id, [stamp(r, playbook.name, scheduled_at) for r in results])
         log.info("playbook %s run %d: %d checks here, %d by agents", name, run_id, len(here), len(by_agents))
         if by_agents:
@@ -122,12 +162,14 @@ class PatrolScheduler:
                 misfire_grace_time=None,
             )
         else:
-            self.close(run_id, name, scheduled_at, assignments)
+            self.close(run_id, name, scheduled_at, assignments, agents=on_demand is None)
         return run_id
 
-    def close(self, run_id: int, name: str, scheduled_at: dt.datetime, assignments: list[Assignment]) -> None:
+    def close(self, run_id: int, name: str, scheduled_at: dt.datetime, assignments: list[Assignment],
+              agents: bool = True) -> None:
+        """``agents``: gather the agents' results of this firing (False: a run on demand, already complete)."""
         playbook = self._playbook(name)
-        by_agents = [a for a in assignments if a.target.has_agent]
+        by_agents = [a for a in assignments if a.target.has_agent] if agents else []
         agent_hosts = sorted({a.target.name for a in by_agents})
         received = self.store.attach_results(run_id, name, scheduled_at, agent_hosts) if agent_hosts else []
         reported = {(r.target, r.check) for r in received}

@@ -193,7 +193,7 @@ def build_app(settings: ServeSettings, on_change=None):
     store = Store.open(settings.db or default_url())
     api_settings = ApiSettings(
         max_body_bytes=settings.max_body_bytes, timezone=settings.timezone, events=settings.events,
-        notifications=settings.notifications,
+        notifications=settings.notifications, report_dir=settings.report_dir,
     )
     app = create_app(store, site, api_settings, on_change=on_change or (lambda: None))
     return app, site, store

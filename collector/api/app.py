@@ -12,6 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -41,16 +43,37 @@ class ApiSettings:
     timezone: str = "UTC"  # the zone cron schedules are read in, passed to agents in their plans
     events: EventSettings = field(default_factory=EventSettings)  # the engine's rules (silence too)
     notifications: NotificationSettings | None = None  # for the escalation levels of acknowledged events
+    report_dir: Path = Path("var/reports")  # the reports the console lists and serves
 
 
 def _nothing() -> None:
     return None
 
 
+def agent_statuses(agents: list, policy, now: float) -> list[dict]:
+    """Each agent with ``silent``: no batch for longer than the event engine's "no data" limit, so the
+    agent list, the console and the events agree."""
+    out = []
+    for agent in agents:
+        interval = agent.expected_interval_seconds
+        last = agent.last_seen.timestamp() if agent.last_seen else None
+        limit = policy.nodata_limit(dt.timedelta(seconds=interval)).total_seconds() if interval else None
+        out.append({
+            "name": agent.name,
+            "last_seen": agent.last_seen,
+            "expected_interval_seconds": interval,
+            "results_received": agent.results_received,
+            "silent": limit is not None and (last is None or now - last > limit),
+        })
+    return out
+
+
 def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = None,
-               on_change: Callable[[], None] = _nothing) -> FastAPI:
+               on_change: Callable[[], None] = _nothing, console: Any = None) -> FastAPI:
     """``on_change`` is called after results were stored or an event changed (``patrol serve`` wakes its
-    event service with it; worker processes have none: the service finds the results by polling)."""
+    event service with it; worker processes have none: the service finds the results by polling).
+    ``console``: the web console's parts (``collector.console.web.Console``; tests inject a clock and
+    cheap hashing), built with the store's accounts when not given."""
     from prometheus_client import CollectorRegistry
 
     from collector.metrics import IngestMetrics, PatrolCollector
@@ -142,33 +165,20 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
         """Every agent with its last contact; ``silent`` after several missed intervals."""
         await authenticate(request, METRICS)
         agents = await run_in_threadpool(store.agents)
-        now = time.time()
-        out = []
-        for agent in agents:
-            interval = agent.expected_interval_seconds
-            last = agent.last_seen.timestamp() if agent.last_seen else None
-            # The event engine's rule for a "no data" event, so the list and the events agree.
-            limit = policy.nodata_limit(dt.timedelta(seconds=interval)).total_seconds() if interval else None
-            silent = limit is not None and (last is None or now - last > limit)
-            out.append(
-                {
-                    "name": agent.name,
-                    "last_seen": agent.last_seen.isoformat().replace("+00:00", "Z") if agent.last_seen else None,
-                    "expected_interval_seconds": interval,
-                    "results_received": agent.results_received,
-                    "silent": silent,
-                }
-            )
-        return out
+        return [
+            {**status, "last_seen": status["last_seen"].isoformat().replace("+00:00", "Z")
+             if status["last_seen"] else None}
+            for status in agent_statuses(agents, policy, time.time())
+        ]
 
     repository = DatabaseRepository.from_store(store)
-    app.include_router(
-        events_router(
-            lambda: build_engine(store, settings.events, settings.notifications, site.site.inventory, repository),
-            on_change,
-            lambda: site.site.inventory,
-        )
-    )
+
+    def engine_factory():
+        return build_engine(store, settings.events, settings.notifications, site.site.inventory, repository)
+
+    app.include_router(events_router(engine_factory, on_change, lambda: site.site.inventory))
+    install_console(app, console, store=store, site=site, engine_factory=engine_factory, policy=policy,
+                    settings=settings, on_change=on_change)
 
     @app.get("/openapi.json", tags=["api"])
     async def openapi_document(request: Request) -> JSONResponse:
@@ -186,3 +196,42 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
         return Response(body, media_type=CONTENT_TYPE)
 
     return app
+
+
+def install_console(app: FastAPI, console: Any, *, store: Store, site: SiteWatcher, engine_factory: Callable,
+                    policy: Any, settings: ApiSettings, on_change: Callable[[], None]) -> None:
+    """The web console under /console: its pages, its stylesheet and its error pages."""
+    from fastapi.responses import FileResponse, RedirectResponse
+
+    from collector.console.accounts import Accounts
+    from collector.console.pages import console_router
+    from collector.console.web import PREFIX, Console, ConsoleDenied, ConsoleRedirect, redirect, secured
+
+    console = console or Console(Accounts.from_store(store), timezone=settings.timezone)
+    app.state.console = console
+    app.include_router(console_router(console, store=store, site=site, engine_factory=engine_factory, policy=policy,
+                                      report_dir=settings.report_dir, on_change=on_change))
+    stylesheet = Path(__file__).parent.parent / "console" / "static" / "console.css"
+
+    @app.get(f"{PREFIX}/static/console.css", include_in_schema=False)
+    def console_css() -> Response:
+        """The console's stylesheet: public, like the sign-in page it dresses (it holds no data)."""
+        response = FileResponse(stylesheet, media_type="text/css")
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return secured(response)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return redirect(f"{PREFIX}/")
+
+    @app.get(PREFIX, include_in_schema=False)
+    def console_root() -> RedirectResponse:
+        return redirect(f"{PREFIX}/")
+
+    @app.exception_handler(ConsoleRedirect)
+    async def to_login(_request: Request, exc: ConsoleRedirect) -> Response:
+        return redirect(exc.location)
+
+    @app.exception_handler(ConsoleDenied)
+    async def denied(request: Request, exc: ConsoleDenied) -> Response:
+        return console.denied(request, exc)

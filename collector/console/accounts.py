@@ -131,7 +131,8 @@ class Accounts:
     def add_user(self, name: str, role: str, password: str, language: str = "en") -> User:
         if not _NAME.match(name or ""):
             raise AccountError(
-                f"invalid user name {name!r}: expected 1 to 64 letters, digits or . _ @ - starting with a letter or digit"
+                f"invalid user name {name!r}: expected 1 to 64 letters, digits or . _ @ -, "
+                "starting with a letter or digit"
             )
         _check_role(role)
         _check_language(language)

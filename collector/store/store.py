@@ -430,6 +430,22 @@ class Store:
                 for row in conn.execute(query)
             ]
 
+    def item_history(
+        self, target: str, since: dt.datetime, check: str | None = None, item: str | None = None, limit: int = 20000
+    ) -> list[Result]:
+        """A target's results since ``since`` (optionally of one check and item), oldest first, at most
+        ``limit`` of the newest: the console's history charts. Read through the (target, check, item,
+        started_at) index."""
+        conditions = [_results.c.target == target, _results.c.started_at >= since]
+        if check is not None:
+            conditions.append(_results.c.check == check)
+        if item is not None:
+            conditions.append(_results.c.item == item)
+        query = sa.select(_results).where(*conditions).order_by(_results.c.started_at.desc()).limit(limit)
+        with self._read() as conn:
+            rows = list(conn.execute(query))
+        return [_result(row) for row in reversed(rows)]
+
     # -- agents ------------------------------------------------------------------------------------
 
     def touch_agent(self, name: str, expected_interval_seconds: float | None) -> None:

@@ -53,7 +53,8 @@ def upgrade() -> None:
         sa.Column("last_seen_at", Time, nullable=False),
         sa.Column("expires_at", Time, nullable=False),
         sa.PrimaryKeyConstraint("token_hash", name="pk_console_sessions"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_console_sessions_user_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_console_sessions_user_id_users",
+                                ondelete="CASCADE"),
     )
     op.create_index("ix_console_sessions_user_id", "console_sessions", ["user_id"])
     op.create_table(
