@@ -281,8 +281,10 @@ def console_router(console: Console, *, store: Any, site: Any, engine_factory: C
         return console.page("target.html", visitor, page="targets", name=name, hours=HISTORY_HOURS, **context)
 
     @router.get("/targets/{name}/chart.svg")
-    async def chart(request: Request, name: str, check: str, item: str = "") -> Response:
-        visitor = await console.visitor(request, "viewer")
+    async def chart(request: Request, name: str, check: str = "", item: str = "") -> Response:
+        visitor = await console.visitor(request, "viewer")  # before any input is judged
+        if not check:
+            raise ConsoleDenied("not_found", status=404)
         history = await run_in_threadpool(store.item_history, name, period_start(HISTORY_HOURS), check, item)
         title = f"{name} {check} {item}".strip()
         svg = await run_in_threadpool(history_svg, history, title) if history else None

@@ -148,14 +148,14 @@ class Console:
             raise ConsoleDenied("csrf_failed")
         if request.headers.get("sec-fetch-site") == "cross-site":
             raise ConsoleDenied("csrf_failed")
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype != "application/x-www-form-urlencoded":
-            raise ConsoleDenied("csrf_failed", status=415)
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_FORM_BYTES:
                 raise ConsoleDenied("bad_input", status=413, problem=f"a form has at most {MAX_FORM_BYTES} bytes")
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if body and ctype != "application/x-www-form-urlencoded":
+            raise ConsoleDenied("csrf_failed", status=415)
         try:
             pairs = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
         except UnicodeDecodeError:
