@@ -123,6 +123,7 @@ class Console:
         )
         self.templates.filters["when"] = self.when
         self.templates.filters["ago"] = ago
+        self.templates.filters["q"] = lambda value: urllib.parse.quote(str(value), safe="")  # a path segment
 
     # -- who is asking -------------------------------------------------------------------------------
 
