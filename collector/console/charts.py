@@ -54,7 +54,9 @@ def history_svg(results: Sequence[Result], title: str) -> str | None:
                 continue
             times = [t for t, _, _ in points]
             values = [v for _, v, _ in points]
-            axes.plot(times, values, linewidth=1.2, label=name)
+            # Few points (a new item, a daily patrol): markers, or a lone point would draw nothing.
+            axes.plot(times, values, linewidth=1.2, label=name, marker="o" if len(points) < 30 else None,
+                      markersize=3)
             for status in (Status.WARNING, Status.CRITICAL, Status.UNKNOWN):
                 bad = [(t, v) for t, v, s in points if s is status]
                 if bad:
@@ -62,6 +64,9 @@ def history_svg(results: Sequence[Result], title: str) -> str | None:
                                  zorder=3)
         for level, colour in _levels(results[-1], names[0]):
             axes.axhline(level, color=colour, linestyle="--", linewidth=0.8)
+        first, last = results[0].started_at, results[-1].started_at
+        pad = max((last - first) * 0.05, dt.timedelta(minutes=30))  # not years around a single point
+        axes.set_xlim(first - pad, last + pad)
         axes.set_ylabel(unit or "")
         axes.tick_params(axis="x", labelrotation=0)
         import matplotlib.dates as mdates
