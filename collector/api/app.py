@@ -210,7 +210,8 @@ def install_console(app: FastAPI, console: Any, *, store: Store, site: SiteWatch
     console = console or Console(Accounts.from_store(store), timezone=settings.timezone)
     app.state.console = console
     app.include_router(console_router(console, store=store, site=site, engine_factory=engine_factory, policy=policy,
-                                      report_dir=settings.report_dir, on_change=on_change))
+                                      report_dir=settings.report_dir, on_change=on_change,
+                                      settings=settings))
     stylesheet = Path(__file__).parent.parent / "console" / "static" / "console.css"
 
     @app.get(f"{PREFIX}/static/console.css", include_in_schema=False)

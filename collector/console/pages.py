@@ -54,7 +54,8 @@ DOWNLOAD_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", 
 
 
 def console_router(console: Console, *, store: Any, site: Any, engine_factory: Callable[[], EventEngine],
-                   policy: Any, report_dir: Path, on_change: Callable[[], None]) -> APIRouter:
+                   policy: Any, report_dir: Path, on_change: Callable[[], None], settings: Any = None) -> APIRouter:
+    """``settings``: the collector's ApiSettings, shown read-only to admins."""
     from collector.patrol import category_of
     from collector.store.run_requests import RunRequests
 
@@ -467,6 +468,12 @@ def console_router(console: Console, *, store: Any, site: Any, engine_factory: C
             return _problem(console, visitor, str(exc), 422)
         return redirect(f"{PREFIX}/admin/users?notice=done")
 
+    @router.get("/admin/settings")
+    async def settings_page(request: Request) -> Response:
+        visitor = await console.visitor(request, "admin")
+        return console.page("settings.html", visitor, page="settings", settings=settings_view(settings, report_dir),
+                            inventory=str(site.inventory_path), playbooks=str(site.playbooks_dir))
+
     @router.get("/admin/tokens")
     async def tokens(request: Request, notice: str | None = None) -> Response:
         visitor = await console.visitor(request, "admin")
@@ -502,6 +509,37 @@ def console_router(console: Console, *, store: Any, site: Any, engine_factory: C
 
 
 TOKEN_KINDS = ("agent", "metrics", "viewer", "operator")
+
+
+def settings_view(settings: Any, report_dir: Path) -> str:
+    """The collector's settings as JSON for the admin's Settings page. Secrets are references already
+    ({env: NAME}, {file: PATH}); URLs lose their query (robot URLs carry access tokens there) and
+    headers their values."""
+    import json
+
+    if settings is None:
+        return "{}"
+    view = {"timezone": settings.timezone, "report_dir": str(report_dir), "max_body_bytes": settings.max_body_bytes,
+            "events": settings.events.model_dump(mode="json"),
+            "notifications": settings.notifications.model_dump(mode="json") if settings.notifications else None}
+    return json.dumps(_scrubbed(view), indent=2, ensure_ascii=False)
+
+
+def _scrubbed(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        if key == "headers":
+            return {name: "…" for name in value}
+        return {k: _scrubbed(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, key) for v in value]
+    if isinstance(value, str) and key.endswith("url") and ("?" in value or "@" in value):
+        import urllib.parse
+
+        parts = urllib.parse.urlsplit(value)
+        host = parts.hostname or ""
+        return urllib.parse.urlunsplit((parts.scheme, host + (f":{parts.port}" if parts.port else ""), parts.path,
+                                        "…" if parts.query else "", ""))
+    return value
 
 
 def _worst_by_target(results: list) -> dict[str, str]:

@@ -59,6 +59,10 @@ _EN = {
     "language_saved": "Language saved.", "english": "English", "chinese": "中文",
     "bad_input": "Not done: {problem}", "done": "Done.",
     "viewer": "viewer", "operator": "operator", "admin": "admin",
+    "settings": "Settings",
+    "settings_note": "The collector's settings in force (read-only: they come from its settings file, "
+                     "patrol serve --config). Secrets appear only as references.",
+    "inventory": "Inventory",
 }
 
 _ZH = {
@@ -116,6 +120,9 @@ _ZH = {
     "language_saved": "语言已保存。", "english": "English", "chinese": "中文",
     "bad_input": "未执行：{problem}", "done": "完成。",
     "viewer": "只读", "operator": "值班员", "admin": "管理员",
+    "settings": "设置",
+    "settings_note": "采集器当前生效的设置（只读：来自设置文件 patrol serve --config）。密钥只以引用形式显示。",
+    "inventory": "资产清单",
 }
 
 WORDS = {"en": _EN, "zh": _ZH}

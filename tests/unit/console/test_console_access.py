@@ -72,6 +72,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/admin/users/{name}/role"): ADMINS,
     ("POST", "/console/admin/users/{name}/unlock"): ADMINS,
     ("POST", "/console/admin/users/{name}/remove"): ADMINS,
+    ("GET", "/console/admin/settings"): ADMINS,
     ("GET", "/console/admin/tokens"): ADMINS,
     ("POST", "/console/admin/tokens"): ADMINS,
     ("POST", "/console/admin/tokens/{token_id}/revoke"): ADMINS,

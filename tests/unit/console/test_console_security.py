@@ -232,7 +232,7 @@ def test_no_secret_in_any_page_log_or_row(site, caplog):
     secrets = [PG_SECRET, api_token, session_token, *PASSWORDS.values(), *hashes]
     pages = ["/console/", "/console/events?state=all", "/console/targets", "/console/targets/pg01",
              "/console/targets/web01", "/console/patrols", "/console/maintenance", "/console/account",
-             "/console/admin/users", "/console/admin/tokens", "/console/login",
+             "/console/admin/users", "/console/admin/tokens", "/console/admin/settings", "/console/login",
              "/console/reports/morning-1-20261207-080000.html"]
     for path in pages:
         response = admin.get(path)
@@ -243,3 +243,17 @@ def test_no_secret_in_any_page_log_or_row(site, caplog):
         assert secret not in caplog.text
         assert secret not in rows  # tokens and sessions as SHA-256 digests, passwords as Argon2id hashes
     assert all(h.startswith("$argon2id$") for h in hashes)
+
+
+def test_the_settings_page_shows_references_not_secrets(tmp_path, monkeypatch):
+    from collector.api.app import ApiSettings
+    from collector.console.pages import settings_view
+    from collector.notify.settings import load_notifications
+
+    notifications = load_notifications({"channels": [
+        {"name": "robot", "type": "webhook", "url": "https://oapi.example/robot/send?access_token=tok-123",
+         "secret": {"env": "ROBOT_SECRET"}, "headers": {"X-Api-Key": "key-456"}},
+    ]}, None, None)
+    view = settings_view(ApiSettings(notifications=notifications), tmp_path)
+    assert "tok-123" not in view and "key-456" not in view
+    assert '"env": "ROBOT_SECRET"' in view and "https://oapi.example/robot/send?" in view and "X-Api-Key" in view
