@@ -27,7 +27,7 @@ def _password_file_option(f):
 
 
 def _read_password(name: str, password_file: Path | None) -> str:
-    from collector.console.accounts import password_problem
+    from collector.web.accounts import password_problem
 
     if password_file is not None:
         text = sys.stdin.read() if str(password_file) == "-" else password_file.read_text(encoding="utf-8")
@@ -45,8 +45,8 @@ def _read_password(name: str, password_file: Path | None) -> str:
 
 
 def _accounts(db_url: str | None):
-    from collector.console.accounts import Accounts
     from collector.store.store import Store, default_url
+    from collector.web.accounts import Accounts
 
     store = Store.open(db_url or default_url())
     return store, Accounts.from_store(store)
@@ -71,7 +71,7 @@ def user() -> None:
 @db_option
 def user_add(name, role, language, password_file, db_url) -> None:
     """Add a user who signs in with NAME and a password."""
-    from collector.console.accounts import AccountError
+    from collector.web.accounts import AccountError
 
     password = _read_password(name, password_file)
     store, accounts = _accounts(db_url)
@@ -89,7 +89,7 @@ def user_add(name, role, language, password_file, db_url) -> None:
 @db_option
 def user_passwd(name, password_file, db_url) -> None:
     """Set NAME's password; their sessions end and a lock from failed logins is lifted."""
-    from collector.console.accounts import AccountError
+    from collector.web.accounts import AccountError
 
     password = _read_password(name, password_file)
     store, accounts = _accounts(db_url)
@@ -107,7 +107,7 @@ def user_passwd(name, password_file, db_url) -> None:
 @db_option
 def user_role(name, role, db_url) -> None:
     """Give NAME another role (from their next request on)."""
-    from collector.console.accounts import AccountError
+    from collector.web.accounts import AccountError
 
     store, accounts = _accounts(db_url)
     with store:
@@ -123,7 +123,7 @@ def user_role(name, role, db_url) -> None:
 @db_option
 def user_remove(name, db_url) -> None:
     """Remove NAME; their sessions end at once."""
-    from collector.console.accounts import AccountError
+    from collector.web.accounts import AccountError
 
     store, accounts = _accounts(db_url)
     with store:
@@ -156,7 +156,7 @@ def user_list(db_url) -> None:
 @db_option
 def user_unlock(name, db_url) -> None:
     """Lift the lock that failed logins put on NAME."""
-    from collector.console.accounts import AccountError
+    from collector.web.accounts import AccountError
 
     store, accounts = _accounts(db_url)
     with store:

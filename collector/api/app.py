@@ -72,7 +72,7 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
                on_change: Callable[[], None] = _nothing, console: Any = None) -> FastAPI:
     """``on_change`` is called after results were stored or an event changed (``patrol serve`` wakes its
     event service with it; worker processes have none: the service finds the results by polling).
-    ``console``: the web console's parts (``collector.console.web.Console``; tests inject a clock and
+    ``console``: the web console's parts (``collector.web.console.Console``; tests inject a clock and
     cheap hashing), built with the store's accounts when not given."""
     from prometheus_client import CollectorRegistry
 
@@ -203,16 +203,16 @@ def install_console(app: FastAPI, console: Any, *, store: Store, site: SiteWatch
     """The web console under /console: its pages, its stylesheet and its error pages."""
     from fastapi.responses import FileResponse, RedirectResponse
 
-    from collector.console.accounts import Accounts
-    from collector.console.pages import console_router
-    from collector.console.web import PREFIX, Console, ConsoleDenied, ConsoleRedirect, redirect, secured
+    from collector.web.accounts import Accounts
+    from collector.web.console import PREFIX, Console, ConsoleDenied, ConsoleRedirect, redirect, secured
+    from collector.web.pages import console_router
 
     console = console or Console(Accounts.from_store(store), timezone=settings.timezone)
     app.state.console = console
     app.include_router(console_router(console, store=store, site=site, engine_factory=engine_factory, policy=policy,
                                       report_dir=settings.report_dir, on_change=on_change,
                                       settings=settings))
-    stylesheet = Path(__file__).parent.parent / "console" / "static" / "console.css"
+    stylesheet = Path(__file__).parent.parent / "web" / "static" / "console.css"
 
     @app.get(f"{PREFIX}/static/console.css", include_in_schema=False)
     def console_css() -> Response:

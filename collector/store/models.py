@@ -418,7 +418,7 @@ class EventOutboxRow(Base):
     notice: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
 
 
-# -- console (collector/console): people, their sessions, and patrols asked for by hand --------------
+# -- web console (collector/web): people, their sessions, and patrols asked for by hand --------------
 
 ROLES = ("viewer", "operator", "admin")
 

@@ -54,6 +54,9 @@ class RunRequests:
     def take(self, limit: int = 10) -> list[RunRequest]:
         """The oldest requests nobody took yet, now marked taken."""
         query = sa.select(_requests).where(_requests.c.taken_at.is_(None)).order_by(_requests.c.id).limit(limit)
+        with read_connection(self.engine) as conn:  # the usual answer, without taking SQLite's write lock
+            if conn.execute(query.with_only_columns(_requests.c.id)).first() is None:
+                return []
         if self.engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         now = utcnow()

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from collector.cli import cli, main
-from collector.console.accounts import Accounts, LoginRefused
 from collector.store.store import Store
+from collector.web.accounts import Accounts, LoginRefused
 
 
 @pytest.fixture

@@ -22,9 +22,12 @@ from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 
 from checks.status import Status
-from collector.console.accounts import ROLE_RANK, AccountError, LoginRefused
-from collector.console.charts import history_svg, period_start
-from collector.console.web import (
+from collector.events.engine import EventEngine, EventNotFound, EventStateError
+from collector.events.views import Acknowledgement, EventQuery, WindowSpec, query_events
+from collector.report.model import CATEGORIES
+from collector.web.accounts import ROLE_RANK, AccountError, LoginRefused
+from collector.web.charts import history_svg, period_start
+from collector.web.console import (
     LOGIN_COOKIE,
     PICTURE_CSP,
     PREFIX,
@@ -37,10 +40,7 @@ from collector.console.web import (
     secured,
     set_cookie,
 )
-from collector.console.words import browser_language, words
-from collector.events.engine import EventEngine, EventNotFound, EventStateError
-from collector.events.views import Acknowledgement, EventQuery, WindowSpec, query_events
-from collector.report.model import CATEGORIES
+from collector.web.words import browser_language, words
 
 STATUSES = [s.value for s in (Status.CRITICAL, Status.WARNING, Status.UNKNOWN, Status.OK)]
 SEVERITY_ORDER = {"CRITICAL": 0, "NODATA": 1, "UNKNOWN": 2, "WARNING": 3}

@@ -25,8 +25,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from collector.console.accounts import ROLE_RANK, Accounts, Session
-from collector.console.words import browser_language, words
+from collector.web.accounts import ROLE_RANK, Accounts, Session
+from collector.web.words import browser_language, words
 
 PREFIX = "/console"
 SESSION_COOKIE = "patrol_session"

@@ -16,11 +16,11 @@ from checks.result import Metric, Result, ThresholdSpec
 from checks.status import Status
 from collector.api.app import ApiSettings, create_app
 from collector.config.site import SiteWatcher
-from collector.console.accounts import Accounts
-from collector.console.web import Console, LoginThrottle
 from collector.events.service import build_engine
 from collector.events.settings import EventSettings
 from collector.store.store import Store
+from collector.web.accounts import Accounts
+from collector.web.console import Console, LoginThrottle
 
 INVENTORY = """\
 all:

@@ -173,7 +173,7 @@ def test_an_address_that_keeps_failing_waits_even_with_the_right_password(tmp_pa
 
 
 def test_weak_passwords_are_refused(site):
-    from collector.console.accounts import AccountError
+    from collector.web.accounts import AccountError
 
     for password in ("short", "aaaaaaaaaaaaaaaa", "newcomer"):
         with pytest.raises(AccountError):
@@ -182,7 +182,7 @@ def test_weak_passwords_are_refused(site):
 
 
 def test_the_last_admin_stays(site):
-    from collector.console.accounts import AccountError
+    from collector.web.accounts import AccountError
 
     with pytest.raises(AccountError, match="last admin"):
         site.accounts.remove_user("adam")
@@ -247,8 +247,8 @@ def test_no_secret_in_any_page_log_or_row(site, caplog):
 
 def test_the_settings_page_shows_references_not_secrets(tmp_path, monkeypatch):
     from collector.api.app import ApiSettings
-    from collector.console.pages import settings_view
     from collector.notify.settings import load_notifications
+    from collector.web.pages import settings_view
 
     notifications = load_notifications({"channels": [
         {"name": "robot", "type": "webhook", "url": "https://oapi.example/robot/send?access_token=tok-123",
