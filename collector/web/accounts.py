@@ -120,7 +120,7 @@ class Accounts:
         self._lock = write_lock or (threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
         self._clock = clock
         self._hasher = hasher or default_hasher()
-        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))  # verified when the name is unknown
+        self._dummy: str | None = None  # a hash verified when the name is unknown (made on first need)
 
     @classmethod
     def from_store(cls, store: Any, **kwargs: Any) -> Accounts:
@@ -216,8 +216,10 @@ class Accounts:
         with write_transaction(self.engine, self._lock, immediate=True) as conn:
             row = conn.execute(sa.select(_users).where(_users.c.name == name)).first() if name else None
             if row is None:
+                if self._dummy is None:
+                    self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
                 with contextlib.suppress(VerificationError, InvalidHashError):
-                    self._hasher.verify(self._dummy_hash, password)
+                    self._hasher.verify(self._dummy, password)
                 raise LoginRefused("wrong user name or password")
             if row.locked_until is not None and row.locked_until > now:
                 raise LoginRefused(
