@@ -52,8 +52,9 @@ def collector(tmp_path_factory):
     c = Collector(root, settings={"report_dir": str(root / "reports")})
     c.write_files({"morning": PLAYBOOK})
     (root / "pw").write_text(PASSWORD + "\n")
-    done = c.patrol("user", "add", "olga", "--role", "operator", "--password-file", str(root / "pw"))
-    assert done.returncode == 0, done.stderr
+    for name, role in (("olga", "operator"), ("adam", "admin")):
+        done = c.patrol("user", "add", name, "--role", role, "--password-file", str(root / "pw"))
+        assert done.returncode == 0, done.stderr
     c.create_token("agent", "web01")
     c.create_token("viewer", "checker")
     c.start()
@@ -116,7 +117,7 @@ def test_sign_in_acknowledge_and_open_a_report(collector, shots):
         # Run the patrol now, wait for its run, open its HTML report.
         browser.get(collector.url + "/console/patrols")
         browser.find_element(By.XPATH, "//button[text()='Run now']").click()
-        assert "Run of morning requested" in browser.page_source
+        wait_for(lambda: "Run of morning requested" in browser.page_source, "the run requested")
 
         def report_link():
             browser.get(collector.url + "/console/patrols")
@@ -144,6 +145,7 @@ def test_sign_in_acknowledge_and_open_a_report(collector, shots):
         browser.get(collector.url + "/console/account")
         browser.find_element(By.CSS_SELECTOR, "select[name=language] option[value=zh]").click()
         browser.find_element(By.XPATH, "//form[contains(@action, '/account/language')]//button").click()
+        wait_for(lambda: "notice=language_saved" in browser.current_url, "the language saved")
         browser.get(collector.url + "/console/")
         assert "总览" in browser.page_source
         full_page_screenshot(browser, shots / "overview-zh.png")
@@ -156,3 +158,40 @@ def test_sign_in_acknowledge_and_open_a_report(collector, shots):
     assert stale.status_code == 303 and stale.headers["location"].startswith("/console/login")
     log = collector.log()
     assert PASSWORD not in log and cookie["value"] not in log
+
+
+def test_an_admin_manages_users_and_tokens(collector, shots):
+    from selenium.webdriver.common.by import By
+
+    with chromium() as browser:
+        browser.get(collector.url + "/console/admin/users")
+        browser.find_element(By.NAME, "name").send_keys("adam")
+        browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait_for(lambda: browser.current_url.endswith("/console/admin/users"), "the users page after sign-in")
+        form = browser.find_element(By.CSS_SELECTOR, "form[action$='/admin/users'].grid")
+        form.find_element(By.NAME, "name").send_keys("vera")
+        form.find_element(By.CSS_SELECTOR, "select[name=role] option[value=viewer]").click()
+        form.find_element(By.NAME, "password").send_keys("vera-viewer-password")
+        form.find_element(By.CSS_SELECTOR, "button").click()
+        wait_for(lambda: "notice=done" in browser.current_url, "the user added")
+        assert "vera" in browser.find_element(By.TAG_NAME, "table").text
+        full_page_screenshot(browser, shots / "users.png")
+
+        browser.get(collector.url + "/console/admin/tokens")
+        form = browser.find_element(By.CSS_SELECTOR, "form[action$='/admin/tokens'].grid")
+        form.find_element(By.CSS_SELECTOR, "select[name=kind] option[value=metrics]").click()
+        form.find_element(By.NAME, "name").send_keys("grafana-prometheus")
+        form.find_element(By.CSS_SELECTOR, "button").click()
+        token = wait_for(lambda: browser.find_elements(By.ID, "new-token"), "the new token shown")[0].text
+        assert token.startswith("pat_")
+        full_page_screenshot(browser, shots / "tokens.png")
+        metrics = requests.get(collector.url + "/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert metrics.status_code == 200 and "patrol_store_up 1" in metrics.text
+        browser.get(collector.url + "/console/admin/tokens")
+        assert token not in browser.page_source  # shown once only
+
+        browser.get(collector.url + "/console/admin/settings")
+        assert '"timezone"' in browser.page_source
+        full_page_screenshot(browser, shots / "settings.png")
+    assert token not in collector.log()
