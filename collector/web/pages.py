@@ -568,7 +568,7 @@ def _run_report(filename: str) -> bool:
 
 def _notice(visitor, key: str | None) -> str | None:
     if key in ("done", "window_added", "window_removed", "language_saved", "password_changed", "revoked"):
-        return visitor.words[key].format(name="")
+        return visitor.words[key]
     return None
 
 
