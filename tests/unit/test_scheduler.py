@@ -90,3 +90,25 @@ def test_a_run_whose_playbook_disappeared_is_still_closed_without_a_report(tmp_p
         closed = store.get_run(run_id)
         assert closed.finished_at is not None and closed.status is not None
     assert not list((tmp_path / "reports").glob(f"*-{run_id}-*"))
+
+
+def test_a_run_asked_for_by_hand_runs_at_once_and_says_why_agent_checks_are_missing(tmp_path):
+    from collector.store.run_requests import RunRequests
+
+    site = make_site(tmp_path)
+    with Store.open(f"sqlite:///{tmp_path}/patrol.db") as store:
+        queue = RunRequests(store)
+        queue.add("morning", "olga")
+        queue.add("gone", "olga")  # a playbook removed since the click
+        scheduler = PatrolScheduler(site, store, tmp_path / "reports", grace_seconds=600)
+        [run_id] = scheduler.take_requests()
+        run = store.get_run(run_id)
+        assert run.source == "console" and run.inspector == "olga"
+        assert run.finished_at is not None  # closed at once: no grace period waited for agents
+        results = {(r.target, r.check): r for r in store.run_results(run_id)}
+        assert {c for t, c in results if t == "here"} == {"memory", "uptime"}
+        agent = results[("web01", "disk")]
+        assert not agent.collected and "run on demand" in agent.summary
+        requests = {r.playbook: r for r in queue.recent()}
+        assert requests["morning"].run_id == run_id and requests["gone"].error == "no such playbook"
+        assert scheduler.take_requests() == []
