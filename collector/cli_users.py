@@ -52,9 +52,18 @@ def _accounts(db_url: str | None):
     return store, Accounts.from_store(store)
 
 
-def _fail(exc: Exception) -> None:
-    click.echo(f"patrol: {exc}", err=True)
-    sys.exit(EX_NOT_FOUND)
+def _change(db_url: str | None, call, done: str) -> None:
+    """``call(accounts)`` on the store; an AccountError is the command's error (exit 1), else ``done``."""
+    from collector.web.accounts import AccountError
+
+    store, accounts = _accounts(db_url)
+    with store:
+        try:
+            call(accounts)
+        except AccountError as exc:
+            click.echo(f"patrol: {exc}", err=True)
+            sys.exit(EX_NOT_FOUND)
+    click.echo(done)
 
 
 @click.group()
@@ -71,16 +80,9 @@ def user() -> None:
 @db_option
 def user_add(name, role, language, password_file, db_url) -> None:
     """Add a user who signs in with NAME and a password."""
-    from collector.web.accounts import AccountError
-
     password = _read_password(name, password_file)
-    store, accounts = _accounts(db_url)
-    with store:
-        try:
-            accounts.add_user(name, role, password, language)
-        except AccountError as exc:
-            _fail(exc)
-    click.echo(f"user {name!r} added with role {role}")
+    _change(db_url, lambda accounts: accounts.add_user(name, role, password, language),
+            f"user {name!r} added with role {role}")
 
 
 @user.command("passwd")
@@ -89,16 +91,9 @@ def user_add(name, role, language, password_file, db_url) -> None:
 @db_option
 def user_passwd(name, password_file, db_url) -> None:
     """Set NAME's password; their sessions end and a lock from failed logins is lifted."""
-    from collector.web.accounts import AccountError
-
     password = _read_password(name, password_file)
-    store, accounts = _accounts(db_url)
-    with store:
-        try:
-            accounts.set_password(name, password)
-        except AccountError as exc:
-            _fail(exc)
-    click.echo(f"password of {name!r} changed; their sessions ended")
+    _change(db_url, lambda accounts: accounts.set_password(name, password),
+            f"password of {name!r} changed; their sessions ended")
 
 
 @user.command("role")
@@ -107,15 +102,7 @@ def user_passwd(name, password_file, db_url) -> None:
 @db_option
 def user_role(name, role, db_url) -> None:
     """Give NAME another role (from their next request on)."""
-    from collector.web.accounts import AccountError
-
-    store, accounts = _accounts(db_url)
-    with store:
-        try:
-            accounts.set_role(name, role)
-        except AccountError as exc:
-            _fail(exc)
-    click.echo(f"{name!r} is now {role}")
+    _change(db_url, lambda accounts: accounts.set_role(name, role), f"{name!r} is now {role}")
 
 
 @user.command("remove")
@@ -123,15 +110,7 @@ def user_role(name, role, db_url) -> None:
 @db_option
 def user_remove(name, db_url) -> None:
     """Remove NAME; their sessions end at once."""
-    from collector.web.accounts import AccountError
-
-    store, accounts = _accounts(db_url)
-    with store:
-        try:
-            accounts.remove_user(name, allow_last_admin=True)
-        except AccountError as exc:
-            _fail(exc)
-    click.echo(f"user {name!r} removed")
+    _change(db_url, lambda accounts: accounts.remove_user(name, allow_last_admin=True), f"user {name!r} removed")
 
 
 @user.command("list")
@@ -156,12 +135,4 @@ def user_list(db_url) -> None:
 @db_option
 def user_unlock(name, db_url) -> None:
     """Lift the lock that failed logins put on NAME."""
-    from collector.web.accounts import AccountError
-
-    store, accounts = _accounts(db_url)
-    with store:
-        try:
-            accounts.unlock(name)
-        except AccountError as exc:
-            _fail(exc)
-    click.echo(f"{name!r} unlocked")
+    _change(db_url, lambda accounts: accounts.unlock(name), f"{name!r} unlocked")

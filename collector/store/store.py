@@ -405,13 +405,16 @@ class Store:
         rows.sort(key=lambda row: (row.target, row.check, row.item, row.id))
         return [_result(row) for row in rows]
 
-    def latest_results(self) -> list[Result]:
-        """The newest result of every (target, check, item), ordered by them (what ``/metrics`` serves).
+    def latest_results(self, target: str | None = None) -> list[Result]:
+        """The newest result of every (target, check, item), ordered by them (what ``/metrics`` serves);
+        ``target``: of that target only.
 
         Each carries target, check, item, status, summary, metrics, started_at, duration_seconds and
         collected; thresholds, playbook and scheduled_at are not kept here.
         """
         query = sa.select(_latest).order_by(_latest.c.target, _latest.c.check, _latest.c.item)
+        if target is not None:
+            query = query.where(_latest.c.target == target)
         with self._read() as conn:
             return [
                 Result.model_validate(

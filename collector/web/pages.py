@@ -105,8 +105,7 @@ def console_router(console: Console, *, store: Any, site: Any, engine_factory: C
             return again(w["login_failed"], 401)
         # A new session whatever cookie came in: a session id planted before the login is never used.
         response = redirect(next_page)
-        set_cookie(request, response, SESSION_COOKIE, signed_in.token,
-                   max_age=int((signed_in.session.expires_at - signed_in.session.created_at).total_seconds()))
+        _session_cookie(request, response, signed_in)
         response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
         return response
 
@@ -265,7 +264,7 @@ def console_router(console: Console, *, store: Any, site: Any, engine_factory: C
         visitor = await console.visitor(request, "viewer")
 
         def read() -> dict:
-            latest = [r for r in store.latest_results() if r.target == name]
+            latest = store.latest_results(target=name)
             host = inventory().hosts.get(name)
             if not latest and host is None:
                 return {}
@@ -415,8 +414,7 @@ def console_router(console: Console, *, store: Any, site: Any, engine_factory: C
         except AccountError as exc:
             return _problem(console, visitor, str(exc), 422)
         response = redirect(f"{PREFIX}/account?notice=password_changed")
-        set_cookie(request, response, SESSION_COOKIE, signed_in.token,
-                   max_age=int((signed_in.session.expires_at - signed_in.session.created_at).total_seconds()))
+        _session_cookie(request, response, signed_in)
         return response
 
     # -- admin: users and tokens -----------------------------------------------------------------------
@@ -438,35 +436,27 @@ def console_router(console: Console, *, store: Any, site: Any, engine_factory: C
             return _problem(console, visitor, str(exc), 422)
         return redirect(f"{PREFIX}/admin/users?notice=done")
 
-    @router.post("/admin/users/{name}/role")
-    async def change_role(request: Request, name: str) -> Response:
+    async def change_user(request: Request, call: Callable[[dict], Any], missing_status: int = 422) -> Response:
+        """An admin's change of one user: ``call(fields)`` with the form's fields; an AccountError is shown."""
         visitor = await console.visitor(request, "admin")
         fields = await console.form(request, visitor)
         try:
-            await run_in_threadpool(accounts.set_role, name, fields.get("role", ""))
+            await run_in_threadpool(call, fields)
         except AccountError as exc:
-            return _problem(console, visitor, str(exc), 422)
+            return _problem(console, visitor, str(exc), missing_status)
         return redirect(f"{PREFIX}/admin/users?notice=done")
+
+    @router.post("/admin/users/{name}/role")
+    async def change_role(request: Request, name: str) -> Response:
+        return await change_user(request, lambda fields: accounts.set_role(name, fields.get("role", "")))
 
     @router.post("/admin/users/{name}/unlock")
     async def unlock(request: Request, name: str) -> Response:
-        visitor = await console.visitor(request, "admin")
-        await console.form(request, visitor)
-        try:
-            await run_in_threadpool(accounts.unlock, name)
-        except AccountError as exc:
-            return _problem(console, visitor, str(exc), 404)
-        return redirect(f"{PREFIX}/admin/users?notice=done")
+        return await change_user(request, lambda _fields: accounts.unlock(name), missing_status=404)
 
     @router.post("/admin/users/{name}/remove")
     async def remove_user(request: Request, name: str) -> Response:
-        visitor = await console.visitor(request, "admin")
-        await console.form(request, visitor)
-        try:
-            await run_in_threadpool(accounts.remove_user, name)
-        except AccountError as exc:
-            return _problem(console, visitor, str(exc), 422)
-        return redirect(f"{PREFIX}/admin/users?notice=done")
+        return await change_user(request, lambda _fields: accounts.remove_user(name))
 
     @router.get("/admin/settings")
     async def settings_page(request: Request) -> Response:
@@ -540,6 +530,12 @@ def _scrubbed(value: Any, key: str = "") -> Any:
         return urllib.parse.urlunsplit((parts.scheme, host + (f":{parts.port}" if parts.port else ""), parts.path,
                                         "…" if parts.query else "", ""))
     return value
+
+
+def _session_cookie(request: Request, response: Response, signed_in: Any) -> None:
+    """The new session's cookie, kept by the browser as long as the session can live."""
+    lifetime = signed_in.session.expires_at - signed_in.session.created_at
+    set_cookie(request, response, SESSION_COOKIE, signed_in.token, max_age=int(lifetime.total_seconds()))
 
 
 def _worst_by_target(results: list) -> dict[str, str]:
