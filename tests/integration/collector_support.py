@@ -89,6 +89,7 @@ class Collector:
     settings: dict = field(default_factory=dict)
     process: subprocess.Popen | None = None
     tokens: dict = field(default_factory=dict)
+    database: str | None = None  # a shared store (PostgreSQL) for replicas; default: this root's SQLite file
 
     @property
     def url(self) -> str:
@@ -102,7 +103,7 @@ class Collector:
 
     @property
     def db(self) -> str:
-        return f"sqlite:///{self.root}/patrol.db"
+        return self.database or f"sqlite:///{self.root}/patrol.db"
 
     def write_files(self, playbooks: dict[str, str] | None = None) -> None:
         (self.root / "inventory.yaml").write_text(INVENTORY)
