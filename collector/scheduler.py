@@ -1,10 +1,20 @@
 """Scheduled patrols inside the collector.
 
 Each firing of a playbook's schedule is a patrol run, exactly as ``patrol run`` makes one: the
-checks of hosts without an agent run here, now; hosts with an agent run the same schedule
-themselves and push results stamped with the same ``scheduled_at``. After a grace period the run
-is closed: the agents' results are attached to it, and every check an agent did not report becomes
-a failed collection (UNKNOWN, with the reason), never a missing line. Then the report is written.
+checks of hosts without an agent run in the collector, now; hosts with an agent run the same
+schedule themselves and push results stamped with the same ``scheduled_at``. After a grace period
+the run is closed: the agents' results are attached to it, and every check an agent did not report
+becomes a failed collection (UNKNOWN, with the reason), never a missing line. Then the report is
+written.
+
+Several replicas (``patrol serve`` on one PostgreSQL) share this work through the store:
+- the replica holding the ``scheduler`` lease fires the schedules; the others take the lease over
+  when it stops renewing (and fire, late, a firing their dead predecessor missed). A firing's run is
+  unique in the store (``patrol_runs.firing``), so even two replicas that both think they lead open it
+  once;
+- a run is opened with one poll task per target the collector checks itself, and every replica's
+  poller takes tasks (collector.poller), the firing replica first;
+- whichever replica sees a run due (its grace over, every task done) claims its closing and closes it.
 """
 
 from __future__ import annotations
@@ -23,14 +33,19 @@ from collector.config.playbook import Playbook
 from collector.config.site import SiteWatcher
 from collector.patrol import complete_run
 from collector.planner import Assignment, plan
+from collector.poller import Poller
 from collector.report.settings import ReportSettings, with_report_defaults
 from collector.runner import Runner
+from collector.store.leases import Leases, replica_id
+from collector.store.poll_tasks import PollTasks
 from collector.store.store import Store
 
 log = logging.getLogger("patrol.scheduler")
 
 RELOAD_SECONDS = 30
 REQUESTS_SECONDS = 3  # how often the queue of "run now" requests (the console's) is read
+CLOSE_SECONDS = 2  # how often runs due to close are looked for
+LEASE = "scheduler"
 
 
 class PatrolScheduler:
@@ -43,7 +58,13 @@ class PatrolScheduler:
         runner: Runner | None = None,
         timezone: str = "UTC",
         report_defaults: ReportSettings | None = None,
+        holder: str | None = None,
+        lease_seconds: float = 15.0,
+        poll_lease_seconds: float = 30.0,
     ) -> None:
+        """``holder``: this replica's name in leases (default: host, pid and a random part);
+        ``lease_seconds``: how long the scheduler lease outlives its holder's last renewal;
+        ``poll_lease_seconds``: the same for a poll task."""
         self.site = site
         self.report_defaults = report_defaults  # the settings file's report: section
         self.store = store
@@ -51,6 +72,12 @@ class PatrolScheduler:
         self.grace_seconds = grace_seconds
         self.timezone = ZoneInfo(timezone)  # cron schedules are read in it, as the agents read them
         self.runner = runner or Runner()  # one rate tracker for the life of the service
+        self.holder = holder or replica_id()
+        self.lease_seconds = lease_seconds
+        self.leases = Leases(store)
+        self.tasks = PollTasks(store)
+        self.poller = Poller(site, store, self.runner, self.holder, poll_lease_seconds)
+        self.leading = False
         self.scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
@@ -62,12 +89,64 @@ class PatrolScheduler:
 
     def start(self) -> None:
         self.sync()
+        self._lead_safely()
         self.scheduler.add_job(self._reload, "interval", seconds=RELOAD_SECONDS, id="reload-config")
         self.scheduler.add_job(self.take_requests, "interval", seconds=REQUESTS_SECONDS, id="run-requests")
+        self.scheduler.add_job(self._lead_safely, "interval", seconds=self.lease_seconds / 3, id="lease")
+        self.scheduler.add_job(self.close_due, "interval", seconds=CLOSE_SECONDS, id="close-runs")
         self.scheduler.start()
+        self.poller.start()
 
     def shutdown(self) -> None:
+        """Stop; the lease is given up so that another replica fires the next schedules at once."""
         self.scheduler.shutdown(wait=False)
+        self.poller.close()
+        try:
+            if self.leases.release(LEASE, self.holder):
+                log.info("replica %s gave up the scheduler lease", self.holder)
+        except Exception as exc:  # noqa: BLE001 - the lease then runs out by itself
+            log.warning("cannot give up the scheduler lease (it runs out in %g s): %s", self.lease_seconds, exc)
+
+    # -- the lease ------------------------------------------------------------------------------------
+
+    def lead(self) -> bool:
+        """Take or renew the scheduler lease; whether this replica fires the schedules now. Taking it over
+        from a replica that died fires what that replica missed."""
+        lease = self.leases.acquire(LEASE, self.holder, self.lease_seconds)
+        if lease.held != self.leading:
+            if lease.held:
+                log.info("replica %s fires the schedules now%s", self.holder,
+                         f" (taken over from {lease.taken_over}, silent for {self.lease_seconds:g} s)"
+                         if lease.taken_over else "")
+            else:
+                log.warning("replica %s lost the scheduler lease to %s", self.holder, lease.holder)
+        self.leading = lease.held
+        if lease.taken_over:
+            self.catch_up()
+        return lease.held
+
+    def _lead_safely(self) -> None:
+        try:
+            self.lead()
+        except Exception as exc:  # noqa: BLE001 - a database outage: not leading until it is back
+            if self.leading:
+                log.error("cannot renew the scheduler lease: %s", exc)
+            self.leading = False
+
+    def catch_up(self, now: dt.datetime | None = None) -> list[int]:
+        """Fire each schedule's latest firing if it was due within the lease's length and nobody opened
+        its run (the previous holder died before it could); the runs opened."""
+        now = now or dt.datetime.now(dt.UTC)
+        window = dt.timedelta(seconds=2 * self.lease_seconds + 30)
+        opened = []
+        for playbook in list(self.site.site.playbooks.values()):
+            if playbook.schedule is None or now - playbook.schedule.latest_fire_time(now, self.timezone) > window:
+                continue
+            run_id = self.fire(playbook.name, now=now, leading=True)
+            if run_id is not None:
+                log.warning("playbook %s: fired late, at takeover (the previous replica missed it)", playbook.name)
+                opened.append(run_id)
+        return opened
 
     def _reload(self) -> None:
         if self.site.reload_if_changed():
@@ -116,12 +195,17 @@ class PatrolScheduler:
         log.info("playbook %s run now, asked by %s", name, requested_by)
         return self.fire(name, on_demand=requested_by)
 
-    def fire(self, name: str, now: dt.datetime | None = None, on_demand: str | None = None) -> int | None:
-        """One firing: open the run, check the hosts without agents, and close it now or after the grace.
-        ``on_demand``: who asked for this run now (not a firing of the schedule)."""
+    def fire(self, name: str, now: dt.datetime | None = None, on_demand: str | None = None,
+             leading: bool | None = None) -> int | None:
+        """One firing: open the run with its poll tasks, check the hosts without agents (with the other
+        replicas' pollers), and close it now or once the grace has passed. ``on_demand``: who asked for
+        this run now (not a firing of the schedule). A schedule's firing happens only on the replica that
+        holds the scheduler lease (``leading``: known already); None when this replica did not open it."""
         playbook = self._playbook(name)
         if playbook is None or (playbook.schedule is None and on_demand is None):
             return None
+        if on_demand is None and not (leading or self.lead()):
+            return None  # another replica fires the schedules
         if on_demand is not None:
             scheduled_at = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
         else:
@@ -131,39 +215,54 @@ class PatrolScheduler:
         except Exception as exc:  # noqa: BLE001 - a firing must never kill the scheduler
             log.error("playbook %s not run: %s", name, exc)
             return None
-        run_id = self.store.start_run(
+        here = sorted({a.target.name for a in assignments if not a.target.has_agent})
+        by_agents = [a for a in assignments if a.target.has_agent]
+        collect = on_demand is None and bool(by_agents)
+        close_after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.grace_seconds if collect else 0)
+        run_id = self.tasks.open_run(
+            targets=here,
+            firing=f"{playbook.name}@{scheduled_at.isoformat()}" if on_demand is None else None,
+            close_after=close_after,
+            collect_agents=collect,
             playbook=playbook.name,
             playbook_path=str(playbook.path),
-            description=playbook.description,
+            description=playbook.description or "",
             source="schedule" if on_demand is None else "console",
             inspector=playbook.report.inspector or on_demand or "patrol scheduler",
             started_at=scheduled_at,
         )
-        here = [a for a in assignments if not a.target.has_agent]
-        by_agents = [a for a in assignments if a.target.has_agent]
-        results = self.runner.run(here)
-        if on_demand is not None:
-            results += [
-                failure_result(a.target.name, a.check.name, Status.UNKNOWN,
-                               "run on demand: the agent runs this check on the playbook's schedule only")
+        if run_id is None:
+            log.info("playbook %s firing %s was opened by another replica", name, scheduled_at.isoformat())
+            return None
+        if on_demand is not None and by_agents:
+            self.store.add_results(run_id, [
+                stamp(failure_result(a.target.name, a.check.name, Status.UNKNOWN,
+                                     "run on demand: the agent runs this check on the playbook's schedule only"),
+                      playbook.name, scheduled_at)
                 for a in by_agents
-            ]
-            by_agents = []
-        self.store.add_results(run_id, [stamp(r, playbook.name, scheduled_at) for r in results])
-        log.info("playbook %s run %d: %d checks here, %d by agents", name, run_id, len(here), len(by_agents))
-        if by_agents:
-            close_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.grace_seconds)
-            self.scheduler.add_job(
-                self.close,
-                "date",
-                run_date=close_at,
-                args=[run_id, name, scheduled_at, assignments],
-                id=f"close:{run_id}",
-                misfire_grace_time=None,
-            )
-        else:
-            self.close(run_id, name, scheduled_at, assignments, agents=on_demand is None)
+            ])
+        checked = self.poller.work(run_id=run_id)
+        log.info("playbook %s run %d: %d of %d targets checked here, %d checks by agents", name, run_id, checked,
+                 len(here), len(by_agents))
+        self.close_due()
         return run_id
+
+    def close_due(self) -> list[int]:
+        """Close every run whose time came and whose poll tasks are all done, each by one replica; their ids."""
+        closed = []
+        for due in self.tasks.due_runs():
+            if not self.tasks.claim_close(due.id):
+                continue  # another replica closes it
+            playbook = self._playbook(due.playbook)
+            try:
+                assignments = plan(playbook, self.site.site.inventory, self.site.registry) if playbook else []
+            except Exception as exc:  # noqa: BLE001 - the playbook broke since the firing: close without it
+                log.error("playbook %s cannot be planned to close run %d: %s", due.playbook, due.id, exc)
+                assignments = []
+            self.close(due.id, due.playbook, due.scheduled_at, assignments, agents=due.collect_agents)
+            self.tasks.forget(due.id)
+            closed.append(due.id)
+        return closed
 
     def close(self, run_id: int, name: str, scheduled_at: dt.datetime, assignments: list[Assignment],
               agents: bool = True) -> None:
@@ -187,6 +286,15 @@ class PatrolScheduler:
             for a in by_agents
             if (a.target.name, a.check.name) not in reported
         ]
+        here = [a for a in assignments if not a.target.has_agent]
+        if here:  # a target whose checks no replica stored (its playbook changed under a poller): say so
+            stored = {(r.target, r.check) for r in self.store.run_results(run_id)}
+            missing += [
+                stamp(failure_result(a.target.name, a.check.name, Status.UNKNOWN,
+                                     "not checked: the collector did not store a result of this check for this run"),
+                      name, scheduled_at)
+                for a in here if (a.target.name, a.check.name) not in stored
+            ]
         if missing:
             self.store.add_results(run_id, missing)
         targets = list({a.target.name: a.target for a in assignments}.values())

@@ -36,6 +36,14 @@ class ServeSettings(BaseModel):
     workers: PositiveInt = Field(
         default=1, le=64, description="HTTP worker processes (parsing pushes is CPU-bound: up to one per core)"
     )
+    scheduler_lease_seconds: float = Field(
+        default=15, ge=3, le=600,
+        description="replicas: how long after the scheduling replica's last renewal another one takes over",
+    )
+    poll_lease_seconds: float = Field(
+        default=30, ge=5, le=3600,
+        description="replicas: how long after a poller's last renewal another replica runs its target's checks",
+    )
     timezone: str = Field(
         default_factory=lambda: local_zone(), description="IANA zone cron schedules are read in (default: this host's)"
     )
@@ -215,14 +223,22 @@ def serve(settings: ServeSettings) -> None:
     from collector.events.service import EventService
     from collector.scheduler import PatrolScheduler
 
+    from collector.store.leases import replica_id
+
     stored = threading.Event()  # set by this process's HTTP handlers: results stored, an event changed
     app, site, store = build_app(settings, on_change=stored.set)
-    # Patrols are scheduled, events evaluated and notifications sent once, here, whatever the number of
-    # HTTP workers (the event service finds their results by polling the store).
+    # The scheduler, the poller and the event service run in this process, whatever the number of HTTP
+    # workers (the event service finds their results by polling the store). Across replicas on one
+    # PostgreSQL they share their work through the store: see collector/scheduler.py and docs/scaling.md.
+    holder = replica_id()
+    log.info("replica %s starting", holder)
     scheduler = PatrolScheduler(site, store, settings.report_dir, settings.grace_seconds, timezone=settings.timezone,
-                                report_defaults=settings.report)
+                                report_defaults=settings.report, holder=holder,
+                                lease_seconds=settings.scheduler_lease_seconds,
+                                poll_lease_seconds=settings.poll_lease_seconds)
     events = EventService.build(
-        store, settings.events, settings.notifications, site=site, timezone=settings.timezone, wake=stored
+        store, settings.events, settings.notifications, site=site, timezone=settings.timezone, wake=stored,
+        holder=holder,
     )
     if settings.tls_cert is None and not is_loopback(settings.host):
         log.warning(

@@ -13,7 +13,9 @@ anything is read, so no reader-turned-writer fails) and this process's callers q
 store's own when built with ``from_store``. On PostgreSQL the tracks and events a call reads are locked
 ``FOR UPDATE``, so two collectors evaluating the same fingerprint take turns; two opening the same new
 event at once are stopped by the unique index on open fingerprints (one call fails with ``StoreError``
-and may be retried). Exactly-once evaluation across replicas is the scale-out issue's.
+and may be retried). The ``results`` feed's position moves in the same transaction as the changes its
+results caused, so replicas evaluate every result once; a replica's notifier claims outbox notices
+(``claim_notices``) and deletes them when its channels are done, so a dead replica's are sent by another.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from collector.events.model import (
 )
 from collector.notify.notice import Notice
 from collector.store.engine import StoreError, read_connection, write_transaction
+from collector.store.leases import db_now
 from collector.store.models import (
     EventCommentRow,
     EventFeedRow,
@@ -231,6 +234,61 @@ class DatabaseRepository:
         with write_transaction(self.engine, self._write_lock) as conn:
             rows = conn.execute(taking).all()
         return [Notice.from_json(notice) for _, notice in sorted(rows, key=lambda row: row[0])]
+
+    # A collector's notifier claims notices instead of taking them: they stay in the outbox until every
+    # channel is done with them, so the notices of a replica that dies are sent by another.
+
+    def claim_notices(self, holder: str, seconds: float, limit: int = 1000) -> list[tuple[int, Notice]]:
+        """The oldest notices nobody claims (or whose claim ran out), now claimed by ``holder`` for
+        ``seconds``, with their outbox ids, oldest first."""
+        with write_transaction(self.engine, self._write_lock, immediate=True) as conn:
+            now = db_now(conn)
+            oldest = (
+                sa.select(_outbox.c.id)
+                .where(sa.or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until < now))
+                .order_by(_outbox.c.id)
+                .limit(limit)
+            )
+            if not self._sqlite:
+                oldest = oldest.with_for_update(skip_locked=True)  # replicas claim disjoint notices
+            ids = conn.execute(oldest).scalars().all()
+            if not ids:
+                return []
+            rows = conn.execute(
+                sa.update(_outbox).where(_outbox.c.id.in_(ids))
+                .values(claimed_by=holder, claimed_until=now + dt.timedelta(seconds=seconds))
+                .returning(_outbox.c.id, _outbox.c.notice)
+            ).all()
+        return [(row_id, Notice.from_json(notice)) for row_id, notice in sorted(rows, key=lambda row: row[0])]
+
+    def renew_notices(self, holder: str, ids: Collection[int], seconds: float) -> set[int]:
+        """Extend ``holder``'s claims among ``ids``; the ids still claimed by it."""
+        kept: set[int] = set()
+        with write_transaction(self.engine, self._write_lock) as conn:
+            until = db_now(conn) + dt.timedelta(seconds=seconds)
+            for chunk in chunks(sorted(ids), _IN_CHUNK):
+                kept.update(conn.execute(
+                    sa.update(_outbox).where(_outbox.c.id.in_(chunk), _outbox.c.claimed_by == holder)
+                    .values(claimed_until=until).returning(_outbox.c.id)
+                ).scalars())
+        return kept
+
+    def forget_notices(self, holder: str, ids: Collection[int]) -> None:
+        """Delete notices ``holder`` is done with (delivered, or given up on by every channel)."""
+        with write_transaction(self.engine, self._write_lock) as conn:
+            for chunk in chunks(sorted(ids), _IN_CHUNK):
+                conn.execute(sa.delete(_outbox).where(_outbox.c.id.in_(chunk), _outbox.c.claimed_by == holder))
+
+    def release_notices(self, holder: str, ids: Collection[int]) -> None:
+        """Give claims up (at shutdown, undelivered): another replica may take the notices at once."""
+        with write_transaction(self.engine, self._write_lock) as conn:
+            for chunk in chunks(sorted(ids), _IN_CHUNK):
+                conn.execute(sa.update(_outbox).where(_outbox.c.id.in_(chunk), _outbox.c.claimed_by == holder)
+                             .values(claimed_by=None, claimed_until=None))
+
+    def outbox_size(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(_outbox)).scalar_one())
 
 
 class DatabaseSession:

@@ -11,7 +11,9 @@ Three steps, each safe to run in several processes at once:
 - **evaluate**: the results stored since the ``results`` feed's position go through the engine, and the
   position moves in the same transaction (exactly once, whoever stores or evaluates them);
 - **tick**: escalations, acknowledgement expiries, maintenance windows, closing, and silent agents;
-- **deliver**: notices are taken from the outbox (each by one taker) and handed to the notifier.
+- **deliver**: notices are claimed from the outbox (each by one replica, for ``CLAIM_SECONDS``, renewed
+  while it holds them) and handed to the notifier; each is deleted once every channel it was routed to
+  is done with it. A replica that dies leaves its claims to run out: another sends those notices.
 
 Nothing here blocks a push: HTTP handlers only store results and ``wake`` the thread.
 """
@@ -35,6 +37,7 @@ log = logging.getLogger("patrol.events")
 
 RESULTS_FEED = "results"
 FEED_BATCH = 5000  # results per engine call: one transaction each (bench/events.py: 500+ keeps commits cheap)
+CLAIM_SECONDS = 120.0  # how long a dead replica's notices wait before another replica sends them
 
 
 def build_engine(store: Any, events: EventSettings, notifications: NotificationSettings | None,
@@ -53,10 +56,19 @@ def build_engine(store: Any, events: EventSettings, notifications: NotificationS
 
 class EventService:
     def __init__(self, store: Any, engine: EventEngine, notifier: Notifier | None = None,
-                 events: EventSettings | None = None, wake: threading.Event | None = None) -> None:
+                 events: EventSettings | None = None, wake: threading.Event | None = None,
+                 holder: str | None = None) -> None:
         """``notifier`` None: notices stay in the outbox for a collector that has channels. ``wake``: the
-        signal that results were stored in this process (``wake()`` sets it too)."""
+        signal that results were stored in this process (``wake()`` sets it too). ``holder``: this
+        replica's name in the outbox's claims."""
+        from collector.store.leases import replica_id
+
         self.store = store
+        self.holder = holder or replica_id()
+        self._claimed: set[int] = set()  # outbox ids this service's notifier has
+        self._settled: list[int] = []  # of those, the ones every channel is done with
+        self._claims_lock = threading.Lock()
+        self._claims_renewed = 0.0
         self.engine = engine
         self.notifier = notifier
         self.settings = events or EventSettings()
@@ -77,7 +89,7 @@ class EventService:
     def build(cls, store: Any, events: EventSettings, notifications: NotificationSettings | None,
               *, inventory: Any = None, site: Any = None, timezone: str | None = None,
               deliver: bool = True, wake: threading.Event | None = None,
-              keep_undelivered: bool = False) -> EventService:
+              keep_undelivered: bool = False, holder: str | None = None) -> EventService:
         """The service with its engine and, when ``deliver`` and channels are configured, a notifier
         (secrets are read now: a missing one is a ConfigError naming its field). With ``site`` (a
         ``SiteWatcher``) the engine follows inventory changes: dependencies, host patterns, groups."""
@@ -86,7 +98,9 @@ class EventService:
             notifier = Notifier.from_settings(notifications, timezone=timezone)
         if site is not None:
             inventory = site.site.inventory
-        service = cls(store, build_engine(store, events, notifications, inventory), notifier, events, wake)
+        service = cls(store, build_engine(store, events, notifications, inventory), notifier, events, wake, holder)
+        if notifier is not None:
+            notifier.on_settled = service._on_settled
         service._site, service._inventory, service._notifications = site, inventory, notifications
         service.keep_undelivered = keep_undelivered
         return service
@@ -134,17 +148,52 @@ class EventService:
         them, so an outbox nobody reads does not grow for ever."""
         if self.notifier is None and self.keep_undelivered:
             return 0
+        repository = self.engine.repository
         handed = 0
-        while True:
-            notices = self.engine.repository.take_notices(1000)
-            if not notices:
-                return handed
-            if self.notifier is not None:
-                self.notifier.submit(notices)
-                self.delivered += len(notices)
-            else:
+        if self.notifier is None:
+            while notices := repository.take_notices(1000):
                 self.discarded += len(notices)
-            handed += len(notices)
+                handed += len(notices)
+            return handed
+        self._keep_claims()
+        while claimed := repository.claim_notices(self.holder, CLAIM_SECONDS, 1000):
+            with self._claims_lock:
+                self._claimed.update(outbox_id for outbox_id, _ in claimed)
+            self.notifier.submit([notice for _, notice in claimed], keys=[outbox_id for outbox_id, _ in claimed])
+            self.delivered += len(claimed)
+            handed += len(claimed)
+        self._forget_settled()
+        return handed
+
+    def _on_settled(self, outbox_ids: list[int]) -> None:
+        """The notifier is done with these (any thread: bookkeeping only, the store is written later)."""
+        with self._claims_lock:
+            self._settled.extend(outbox_ids)
+
+    def _forget_settled(self) -> None:
+        with self._claims_lock:
+            settled, self._settled = self._settled, []
+            self._claimed.difference_update(settled)
+        if settled:
+            try:
+                self.engine.repository.forget_notices(self.holder, settled)
+            except Exception:
+                with self._claims_lock:  # the store is away: forget them next time
+                    self._settled.extend(settled)
+                raise
+
+    def _keep_claims(self) -> None:
+        """Renew the claims on notices still with the notifier (a channel retrying, a group waiting)."""
+        if time.monotonic() - self._claims_renewed < CLAIM_SECONDS / 3:
+            return
+        self._forget_settled()
+        with self._claims_lock:
+            held = set(self._claimed)
+        kept = self.engine.repository.renew_notices(self.holder, held, CLAIM_SECONDS) if held else set()
+        if held - kept:
+            log.warning("%d notice(s) were claimed by another replica meanwhile (this one was too slow to renew)",
+                        len(held - kept))
+        self._claims_renewed = time.monotonic()
 
     def run_once(self, tick: bool = False) -> int:
         """Evaluate, optionally tick, deliver; returns the results evaluated."""
@@ -202,4 +251,13 @@ class EventService:
             log.warning("notices left in the outbox at shutdown: %s", exc)
         if self.notifier is not None:
             self.notifier.close(timeout)
+            try:  # what the channels finished is deleted; the rest goes back to the outbox for another replica
+                self._forget_settled()
+                with self._claims_lock:
+                    left = set(self._claimed)
+                if left:
+                    self.engine.repository.release_notices(self.holder, left)
+                    log.warning("%d notice(s) not delivered before shutdown stay in the outbox", len(left))
+            except StoreError as exc:
+                log.warning("notice claims left to run out (%g s): %s", CLAIM_SECONDS, exc)
 

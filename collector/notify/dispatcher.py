@@ -15,6 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
@@ -90,6 +91,9 @@ class ChannelWorker:
         self._closing = False
         self._deadline: float | None = None
         self._next_refresh = clock() + channel.refresh_seconds if channel.refresh_seconds else None
+        # Told of notices this channel is done with (delivered, given up on, dropped): the notifier counts
+        # them down across channels. Called under this worker's lock: it must only do bookkeeping.
+        self.settle: Callable[[list[Notice]], None] = lambda notices: None
         self._thread = threading.Thread(target=self._run, name=f"patrol-notify-{self.name}", daemon=True)
 
     def start(self) -> None:
@@ -155,6 +159,8 @@ class ChannelWorker:
         before = self.stats.dropped
         if status == "dropped":
             self.stats.dropped += len(notices)
+            if not self._closing:  # dropped at close: left to the next notifier (the outbox keeps them)
+                self.settle(notices)
         # A stuck channel under a flood drops thousands: log the first and then one in a hundred.
         if status != "dropped" or before == 0 or before // 100 != self.stats.dropped // 100:
             log.warning("channel %s: %s %d notice(s) (%d dropped in all): %s", self.name, status, len(notices),
@@ -240,6 +246,7 @@ class ChannelWorker:
                         len(message.notices), None, round(seconds, 3))
         with self._cond:
             if error is None:
+                self.settle(message.notices)
                 self.stats.delivered += 1
                 self.stats.delivered_notices += len(message.notices)
                 self.stats.last_delivered = base.at
@@ -258,6 +265,7 @@ class ChannelWorker:
                     log.info("channel %s: try %d failed (%s); next in %.1f s", self.name, outgoing.attempt, reason,
                              wait)
                 else:
+                    self.settle(message.notices)
                     self.stats.failed += 1
                     record = replace(base, status="failed", reason=reason)
                     log.warning("channel %s: delivery failed after %d tr%s: %s", self.name, outgoing.attempt,
@@ -290,6 +298,13 @@ class Notifier:
         self.log = delivery_log
         self.unrouted = 0  # notices no route sent anywhere
         self._closed = False
+        # Notices submitted with a key: how many channels still have each, and its key. ``on_settled`` gets
+        # the keys of those every channel is done with (the event service deletes them from the outbox).
+        self.on_settled: Callable[[list[Any]], None] = lambda keys: None
+        self._tracked: dict[int, list[Any]] = {}
+        self._tracked_lock = threading.Lock()
+        for worker in self.workers.values():
+            worker.settle = self._settle
 
     @classmethod
     def from_settings(
@@ -332,18 +347,40 @@ class Notifier:
                 worker.start()
         return notifier
 
-    def submit(self, notices: Notice | Iterable[Notice]) -> None:
-        """Hand notices over for delivery; never blocks on a channel."""
+    def submit(self, notices: Notice | Iterable[Notice], keys: Iterable[Any] | None = None) -> None:
+        """Hand notices over for delivery; never blocks on a channel. With ``keys`` (one per notice),
+        ``on_settled`` is told each notice's key once every channel it was routed to is done with it."""
         batch = [notices] if isinstance(notices, Notice) else list(notices)
         per_channel: dict[str, list[Notice]] = {}
-        for notice in batch:
-            names = self.router.route(notice)
-            if not names:
-                self.unrouted += 1
-            for name in names:
-                per_channel.setdefault(name, []).append(notice)
+        settled = []
+        with self._tracked_lock:
+            for notice, key in zip(batch, keys if keys is not None else [None] * len(batch), strict=True):
+                names = self.router.route(notice)
+                if not names:
+                    self.unrouted += 1
+                    if key is not None:
+                        settled.append(key)
+                elif key is not None:
+                    self._tracked[id(notice)] = [len(names), key]  # the object travels to every channel
+                for name in names:
+                    per_channel.setdefault(name, []).append(notice)
+        if settled:
+            self.on_settled(settled)
         for name, routed in per_channel.items():
             self.workers[name].put(routed)
+
+    def _settle(self, notices: list[Notice]) -> None:
+        keys = []
+        with self._tracked_lock:
+            for notice in notices:
+                entry = self._tracked.get(id(notice))
+                if entry is not None:
+                    entry[0] -= 1
+                    if entry[0] == 0:
+                        del self._tracked[id(notice)]
+                        keys.append(entry[1])
+        if keys:
+            self.on_settled(keys)
 
     def stats(self) -> dict[str, ChannelStats]:
         return {name: worker.snapshot() for name, worker in self.workers.items()}

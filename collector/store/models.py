@@ -110,12 +110,21 @@ class PatrolRun(Base):
     check_count: Mapped[int] = mapped_column(default=0)
     limit_pattern: Mapped[str | None] = mapped_column(sa.String(1000))  # the --limit host pattern
     inspector: Mapped[str | None] = mapped_column(sa.String(255))
+    # A scheduled firing, "playbook@ISO time": unique, so no two replicas open the same firing's run.
+    firing: Mapped[str | None] = mapped_column(sa.String(300))
+    # Runs the collector closes itself (patrol serve): not before this time, and once every poll task
+    # of the run is done. None: closed by whoever opened it (patrol run).
+    close_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    collect_agents: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())  # attach agents' results at close
 
     results: Mapped[list[ResultRow]] = relationship(
         back_populates="run", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    __table_args__ = (sa.Index(None, "playbook", "id"),)  # previous_run(): same playbook, smaller id
+    __table_args__ = (
+        sa.Index(None, "playbook", "id"),  # previous_run(): same playbook, smaller id
+        sa.Index("uq_patrol_runs_firing", "firing", unique=True),
+    )
 
 
 class ResultRow(Base):
@@ -409,13 +418,19 @@ class EventFeedRow(Base):
 
 
 class EventOutboxRow(Base):
-    """A notice waiting for the notifier, written with the change that produced it; deleted when taken."""
+    """A notice waiting for the notifier, written with the change that produced it.
+
+    A replica claims it for a while (``claimed_by``, ``claimed_until``, renewed while it works) and
+    deletes it once every channel is done with it; a claim that runs out (the replica died) lets
+    another replica take the notice."""
 
     __tablename__ = "event_outbox"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     notice: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(200))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 # -- web console (collector/web): people, their sessions, and patrols asked for by hand --------------
@@ -472,3 +487,47 @@ class RunRequestRow(Base):
     taken_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     run_id: Mapped[int | None] = mapped_column(sa.Integer)
     error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# -- scale-out: several collector replicas on one PostgreSQL -------------------------------------------
+
+
+class LeaseRow(Base):
+    """A job only one replica may do at a time (``scheduler``: fire schedules and close runs), held
+    by ``holder`` until ``expires_at`` and renewed well before; a dead holder's lease runs out."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(200))
+    acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+POLL_STATES = ("pending", "running", "done")
+
+
+class PollTaskRow(Base):
+    """The checks of one target in one run that the collector itself runs (hosts without an agent).
+
+    Any replica takes pending tasks (``FOR UPDATE SKIP LOCKED``) and holds them with a lease it renews
+    while it works; a task whose lease ran out (its replica died) is taken again by another."""
+
+    __tablename__ = "poll_tasks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("patrol_runs.id", ondelete="CASCADE"), index=True)
+    playbook: Mapped[str] = mapped_column(sa.String(255))
+    target: Mapped[str] = mapped_column(sa.String(255))
+    scheduled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())  # the run's firing, stamped on results
+    state: Mapped[str] = mapped_column(sa.String(16))
+    holder: Mapped[str | None] = mapped_column(sa.String(200))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)  # times taken: above the limit, its checks are UNKNOWN
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.CheckConstraint("state IN ('pending', 'running', 'done')", name="state"),
+        sa.Index(None, "state", "id"),  # the takers' query: the oldest pending or expired tasks
+    )

@@ -542,6 +542,12 @@ class Store:
 
     # -- the hot path ------------------------------------------------------------------------------
 
+    def add_results_in(self, conn: Connection, run_id: int | None, results: Iterable[Result]) -> int:
+        """``add_results`` inside the caller's transaction (``write_transaction`` on this store's engine and
+        write lock), for writes that must commit together with the results (a poll task's end)."""
+        return self._insert_results(conn, _result_list(results, "add_results_in"), run_id=run_id, batch_id=None,
+                                    now=utcnow())
+
     def _insert_results(
         self, conn: Connection, results: list[Result], *, run_id: int | None, batch_id: str | None, now: dt.datetime
     ) -> int:

@@ -67,7 +67,7 @@ def test_the_migrated_schema_matches_the_models(store):
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0007"
+        assert context.get_current_revision() == "0008"
         indexes = {i["name"]: i for i in sa.inspect(conn).get_indexes("events")}
     assert indexes["uq_events_open_fingerprint_hash"]["unique"]
 

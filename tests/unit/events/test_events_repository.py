@@ -41,7 +41,7 @@ def tables(store: Store) -> set[str]:
 
 
 def test_migrations_0003_and_0004_add_the_event_tables_and_remove_them_on_downgrade(store):
-    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == "0007"
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == "0008"
     assert EVENT_TABLES <= tables(store)
     with store.engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0002")

@@ -19,7 +19,7 @@ def test_migrated_schema_matches_the_models(tmp_path):
     with Store.open(f"sqlite:///{tmp_path}/p.db") as store, store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == HEAD == "0007"
+        assert context.get_current_revision() == HEAD == "0008"
 
 
 def test_opening_twice_is_harmless(tmp_path):
