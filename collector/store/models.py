@@ -115,7 +115,8 @@ class PatrolRun(Base):
     # Runs the collector closes itself (patrol serve): not before this time, and once every poll task
     # of the run is done. None: closed by whoever opened it (patrol run).
     close_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    collect_agents: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())  # attach agents' results at close
+    # Attach the agents' results of the firing when the run closes.
+    collect_agents: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     results: Mapped[list[ResultRow]] = relationship(
         back_populates="run", cascade="all, delete-orphan", passive_deletes=True
