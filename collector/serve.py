@@ -222,7 +222,6 @@ def serve(settings: ServeSettings) -> None:
 
     from collector.events.service import EventService
     from collector.scheduler import PatrolScheduler
-
     from collector.store.leases import replica_id
 
     stored = threading.Event()  # set by this process's HTTP handlers: results stored, an event changed
