@@ -260,7 +260,6 @@ class PatrolScheduler:
                 log.error("playbook %s cannot be planned to close run %d: %s", due.playbook, due.id, exc)
                 assignments = []
             self.close(due.id, due.playbook, due.scheduled_at, assignments, agents=due.collect_agents)
-            self.tasks.forget(due.id)
             closed.append(due.id)
         return closed
 

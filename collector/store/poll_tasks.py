@@ -9,7 +9,8 @@ itself (hosts without an agent), in one transaction. Every replica takes tasks:
         tasks.finish(task, holder, results)                # results and "done" in one transaction
 
 A task is held by a lease: a replica that dies stops renewing it and, once the lease runs out, another
-replica takes the task again. ``finish`` stores the results only while the caller still holds the task,
+replica takes the task again. Done tasks stay with their run (who checked which target, how often it
+was taken). ``finish`` stores the results only while the caller still holds the task,
 so a replica that lost its lease (frozen, cut off) cannot store a target's results twice.
 """
 
@@ -168,11 +169,6 @@ class PollTasks:
                 .returning(_runs.c.id)
             ).first()
         return claimed is not None
-
-    def forget(self, run_id: int) -> None:
-        """Drop a closed run's tasks."""
-        with write_transaction(self.engine, self._lock) as conn:
-            conn.execute(sa.delete(_tasks).where(_tasks.c.run_id == run_id))
 
     def counts(self) -> dict[str, int]:
         """Tasks by state (for metrics and tests)."""
