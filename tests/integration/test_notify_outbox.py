@@ -1,6 +1,7 @@
 """The outbox between the event engine and the notifier, on both backends, with real HTTP receivers: a
 notice leaves the outbox only once every channel it was routed to is done with it, so the notices a
 replica had when it died are sent by another replica; one replica's claims are not another's."""
+# ruff: noqa: F811 - ``store`` is the backends' fixture, taken as a parameter by the tests
 
 from __future__ import annotations
 
