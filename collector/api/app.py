@@ -17,12 +17,13 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from collector.api.auth import authenticate
 from collector.api.batch import Batch, check_ownership, parse_batch
 from collector.api.body import read_body, require_json
 from collector.api.events import events_router
+from collector.api.responses import json_body, refusals
 from collector.config.site import SiteWatcher
 from collector.events.repository import DatabaseRepository
 from collector.events.service import build_engine
@@ -103,7 +104,7 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
         """The process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses=refusals(503))
     def readyz() -> Response:
         """The store answers a query."""
         from collector.store.engine import check_connection
@@ -114,16 +115,8 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
             return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    @app.post(
-        "/api/v1/results",
-        tags=["agents"],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": Batch.model_json_schema(by_alias=True)}},
-            }
-        },
-    )
+    @app.post("/api/v1/results", tags=["agents"], openapi_extra=json_body(Batch),
+              responses=refusals(400, 401, 403, 413, 415, 422))
     async def push_results(request: Request) -> dict:
         """Store a batch of results exactly once; answer only after it is durable."""
         token = await authenticate(request, AGENT)
@@ -143,7 +136,7 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
         app.state.ingest.observe(kind, len(batch.results), time.perf_counter() - started)
         return {"batch_id": batch.batch_id, "stored": outcome.stored, "duplicate": outcome.duplicate}
 
-    @app.get("/api/v1/agents/{name}/plan", tags=["agents"])
+    @app.get("/api/v1/agents/{name}/plan", tags=["agents"], responses=refusals(304, 401, 403, 404, 422))
     async def get_plan(name: str, request: Request) -> Response:
         """The checks this agent runs, from the inventory and the scheduled playbooks; ETag-cached."""
         token = await authenticate(request, AGENT)
@@ -160,7 +153,7 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
             return Response(status_code=304, headers=headers)
         return JSONResponse(plan, headers=headers)
 
-    @app.get("/api/v1/agents", tags=["agents"])
+    @app.get("/api/v1/agents", tags=["agents"], responses=refusals(401, 403))
     async def list_agents(request: Request) -> list[dict]:
         """Every agent with its last contact; ``silent`` after several missed intervals."""
         await authenticate(request, METRICS)
@@ -180,13 +173,14 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
     install_console(app, console, store=store, site=site, engine_factory=engine_factory, policy=policy,
                     settings=settings, on_change=on_change)
 
-    @app.get("/openapi.json", tags=["api"])
+    @app.get("/openapi.json", tags=["api"], responses=refusals(401, 403))
     async def openapi_document(request: Request) -> JSONResponse:
         """This API's OpenAPI document (any valid token)."""
         await authenticate(request, AGENT + METRICS + ("viewer", "operator"))
         return JSONResponse(app.openapi())
 
-    @app.get("/metrics", tags=["metrics"])
+    # Documented as text: the exposition format is not JSON.
+    @app.get("/metrics", tags=["metrics"], response_class=PlainTextResponse, responses=refusals(401, 403))
     async def metrics(request: Request) -> Response:
         """Prometheus exposition of the latest results, agents and the collector's own ingest figures."""
         from collector.metrics import CONTENT_TYPE, render

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from collector.api.auth import authenticate
 from collector.api.body import read_body, require_json
+from collector.api.responses import json_body, refusals
 from collector.events.engine import EventEngine, EventNotFound, EventStateError
 from collector.events.views import (
     Acknowledgement,
@@ -33,6 +34,9 @@ from collector.events.views import (
 READ = ("viewer", "operator")
 CHANGE = ("operator",)
 MAX_CHANGE_BYTES = 64 * 1024
+# Ids are 64-bit database integers: a larger one in a path was handed to the database and failed there (500).
+EventId = Annotated[int, Path(ge=1, le=2**63 - 1, description="an event's id")]
+WindowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a maintenance window's id")]
 
 
 def events_router(engine_factory: Callable[[], EventEngine], on_change: Callable[[], None],
@@ -50,7 +54,7 @@ def events_router(engine_factory: Callable[[], EventEngine], on_change: Callable
         except ValidationError as exc:
             raise HTTPException(422, _problems(exc)) from None
 
-    @router.get("/events")
+    @router.get("/events", responses=refusals(401, 403, 422))
     async def list_events(
         request: Request,
         state: str = Query("open", description="open (firing or acknowledged), firing, acknowledged, resolved, "
@@ -74,8 +78,8 @@ def events_router(engine_factory: Callable[[], EventEngine], on_change: Callable
         events = await run_in_threadpool(query_events, engine.repository, query, inventory())
         return [event_json(e) for e in events]
 
-    @router.get("/events/{event_id}")
-    async def get_event(event_id: int, request: Request) -> dict:
+    @router.get("/events/{event_id}", responses=refusals(401, 403, 404, 422))
+    async def get_event(event_id: EventId, request: Request) -> dict:
         """One event with its full history and its comments."""
         await authenticate(request, READ)
         repository = engine_factory().repository
@@ -111,8 +115,9 @@ def events_router(engine_factory: Callable[[], EventEngine], on_change: Callable
         on_change()
         return out
 
-    @router.post("/events/{event_id}/acknowledge")
-    async def acknowledge(event_id: int, request: Request) -> dict:
+    @router.post("/events/{event_id}/acknowledge", openapi_extra=json_body(Acknowledgement, required=False),
+                 responses=refusals(401, 403, 404, 409, 413, 415, 422))
+    async def acknowledge(event_id: EventId, request: Request) -> dict:
         """Acknowledge an open event (escalation stops); ``expires_at`` or ``expires_in`` make it fire again
         then. Body: ``{"comment": ..., "expires_in": "2h"}`` (every key optional)."""
         token = await authenticate(request, CHANGE)
@@ -120,15 +125,17 @@ def events_router(engine_factory: Callable[[], EventEngine], on_change: Callable
         expiry = ack.expiry(dt.datetime.now(dt.UTC))
         return await change(event_id, lambda e: e.acknowledge(event_id, token.name, ack.comment, expiry))
 
-    @router.post("/events/{event_id}/resolve")
-    async def resolve(event_id: int, request: Request) -> dict:
+    @router.post("/events/{event_id}/resolve", openapi_extra=json_body(Resolution, required=False),
+                 responses=refusals(401, 403, 404, 409, 413, 415, 422))
+    async def resolve(event_id: EventId, request: Request) -> dict:
         """Resolve an open event by hand. Body: ``{"comment": ...}`` (optional)."""
         token = await authenticate(request, CHANGE)
         resolution: Resolution = await body(request, Resolution)
         return await change(event_id, lambda e: e.resolve(event_id, token.name, resolution.comment))
 
-    @router.post("/events/{event_id}/comments", status_code=201)
-    async def add_comment(event_id: int, request: Request) -> dict:
+    @router.post("/events/{event_id}/comments", status_code=201, openapi_extra=json_body(CommentIn),
+                 responses=refusals(401, 403, 404, 413, 415, 422))
+    async def add_comment(event_id: EventId, request: Request) -> dict:
         """Comment on an event in any state. Body: ``{"text": ...}``."""
         token = await authenticate(request, CHANGE)
         comment: CommentIn = await body(request, CommentIn)
@@ -141,7 +148,7 @@ def events_router(engine_factory: Callable[[], EventEngine], on_change: Callable
             raise HTTPException(422, str(exc)) from None
         return comment_json(stored)
 
-    @router.get("/maintenance", tags=["maintenance"])
+    @router.get("/maintenance", tags=["maintenance"], responses=refusals(401, 403))
     async def list_windows(request: Request) -> list[dict]:
         """Every maintenance window, with whether it is in force now."""
         await authenticate(request, READ)
@@ -149,7 +156,8 @@ def events_router(engine_factory: Callable[[], EventEngine], on_change: Callable
         now = dt.datetime.now(dt.UTC)
         return [window_json(w, now) for w in windows]
 
-    @router.post("/maintenance", tags=["maintenance"], status_code=201)
+    @router.post("/maintenance", tags=["maintenance"], status_code=201, openapi_extra=json_body(WindowSpec),
+                 responses=refusals(401, 403, 413, 415, 422))
     async def add_window(request: Request) -> dict:
         """Create a maintenance window: ``once`` (starts_at, ends_at or duration), ``cron`` (cron, duration)
         or ``weekly`` (weekdays, start_time, duration), scoped by a host pattern and optionally a check."""
@@ -164,8 +172,9 @@ def events_router(engine_factory: Callable[[], EventEngine], on_change: Callable
         on_change()
         return window_json(stored, now)
 
-    @router.delete("/maintenance/{window_id}", tags=["maintenance"], status_code=204)
-    async def remove_window(window_id: int, request: Request) -> Response:
+    @router.delete("/maintenance/{window_id}", tags=["maintenance"], status_code=204,
+                   responses=refusals(401, 403, 404, 422))
+    async def remove_window(window_id: WindowId, request: Request) -> Response:
         """Remove a maintenance window; events it held are told at the next tick if still open."""
         await authenticate(request, CHANGE)
         removed = await run_in_threadpool(engine_factory().repository.remove_window, window_id)
