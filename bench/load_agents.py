@@ -304,7 +304,7 @@ class LoadRun:
                 except PushTimeout:
                     kind = "timeout"
                 except PushConnectionError as exc:
-                    kind = f"connection ({str(exc).split(':')[0]})"
+                    kind = f"connection: {exc}"
                 else:
                     status = answer.status
                     if status == 200:

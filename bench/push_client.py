@@ -23,7 +23,8 @@ class PushTimeout(Exception):
 
 
 class PushConnectionError(Exception):
-    """The connection could not be made or broke before a whole answer came."""
+    """The connection could not be made or broke before a whole answer came; the message is a short kind
+    (``ConnectionRefusedError``, ``closed before an answer (EOF)``, ``answer cut off`` ...)."""
 
 
 class Answer:
@@ -60,7 +61,7 @@ class RawClient:
         try:
             return await self._exchange(reader, writer, request)
         except _Stale as exc:
-            raise PushConnectionError(f"connection closed before an answer ({exc})") from None
+            raise PushConnectionError(f"closed before an answer ({exc})") from None
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
@@ -68,7 +69,7 @@ class RawClient:
         except TimeoutError:
             raise PushTimeout(f"connect took over {self.connect_timeout:g} s") from None
         except OSError as exc:
-            raise PushConnectionError(f"{type(exc).__name__}: {exc}") from None
+            raise PushConnectionError(type(exc).__name__) from None
 
     async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> Answer:
         keep = False
@@ -82,11 +83,11 @@ class RawClient:
         except asyncio.IncompleteReadError as exc:
             if not exc.partial:
                 raise _Stale("EOF") from None
-            raise PushConnectionError(f"answer cut off after {len(exc.partial)} bytes") from None
+            raise PushConnectionError("answer cut off") from None
         except (ConnectionResetError, BrokenPipeError) as exc:
             raise _Stale(type(exc).__name__) from None
         except (OSError, ValueError, asyncio.LimitOverrunError) as exc:
-            raise PushConnectionError(f"{type(exc).__name__}: {exc}") from None
+            raise PushConnectionError(type(exc).__name__) from None
         finally:
             if keep and self.keepalive:
                 self.idle.append((reader, writer))
@@ -147,7 +148,7 @@ class HttpxClient:
         except self.httpx.TimeoutException as exc:
             raise PushTimeout(type(exc).__name__) from None
         except self.httpx.TransportError as exc:
-            raise PushConnectionError(f"{type(exc).__name__}: {exc}") from None
+            raise PushConnectionError(type(exc).__name__) from None
         return Answer(answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.content)
 
     async def close(self) -> None:
