@@ -44,6 +44,10 @@ class ServeSettings(BaseModel):
         default=30, ge=5, le=3600,
         description="replicas: how long after a poller's last renewal another replica runs its target's checks",
     )
+    notice_claim_seconds: float = Field(
+        default=120, ge=5, le=3600,
+        description="replicas: how long after a replica's last renewal another one sends the notices it held",
+    )
     timezone: str = Field(
         default_factory=lambda: local_zone(), description="IANA zone cron schedules are read in (default: this host's)"
     )
@@ -237,7 +241,7 @@ def serve(settings: ServeSettings) -> None:
                                 poll_lease_seconds=settings.poll_lease_seconds)
     events = EventService.build(
         store, settings.events, settings.notifications, site=site, timezone=settings.timezone, wake=stored,
-        holder=holder,
+        holder=holder, claim_seconds=settings.notice_claim_seconds,
     )
     if settings.tls_cert is None and not is_loopback(settings.host):
         log.warning(

@@ -57,10 +57,10 @@ def build_engine(store: Any, events: EventSettings, notifications: NotificationS
 class EventService:
     def __init__(self, store: Any, engine: EventEngine, notifier: Notifier | None = None,
                  events: EventSettings | None = None, wake: threading.Event | None = None,
-                 holder: str | None = None) -> None:
+                 holder: str | None = None, claim_seconds: float = CLAIM_SECONDS) -> None:
         """``notifier`` None: notices stay in the outbox for a collector that has channels. ``wake``: the
         signal that results were stored in this process (``wake()`` sets it too). ``holder``: this
-        replica's name in the outbox's claims."""
+        replica's name in the outbox's claims; ``claim_seconds``: how long its claims outlive it."""
         from collector.store.leases import replica_id
 
         self.store = store
@@ -69,6 +69,7 @@ class EventService:
         self._settled: list[int] = []  # of those, the ones every channel is done with
         self._claims_lock = threading.Lock()
         self._claims_renewed = 0.0
+        self.claim_seconds = claim_seconds
         self.engine = engine
         self.notifier = notifier
         self.settings = events or EventSettings()
@@ -89,7 +90,8 @@ class EventService:
     def build(cls, store: Any, events: EventSettings, notifications: NotificationSettings | None,
               *, inventory: Any = None, site: Any = None, timezone: str | None = None,
               deliver: bool = True, wake: threading.Event | None = None,
-              keep_undelivered: bool = False, holder: str | None = None) -> EventService:
+              keep_undelivered: bool = False, holder: str | None = None,
+              claim_seconds: float = CLAIM_SECONDS) -> EventService:
         """The service with its engine and, when ``deliver`` and channels are configured, a notifier
         (secrets are read now: a missing one is a ConfigError naming its field). With ``site`` (a
         ``SiteWatcher``) the engine follows inventory changes: dependencies, host patterns, groups."""
@@ -98,7 +100,8 @@ class EventService:
             notifier = Notifier.from_settings(notifications, timezone=timezone)
         if site is not None:
             inventory = site.site.inventory
-        service = cls(store, build_engine(store, events, notifications, inventory), notifier, events, wake, holder)
+        service = cls(store, build_engine(store, events, notifications, inventory), notifier, events, wake, holder,
+                      claim_seconds)
         if notifier is not None:
             notifier.on_settled = service._on_settled
         service._site, service._inventory, service._notifications = site, inventory, notifications
@@ -156,7 +159,7 @@ class EventService:
                 handed += len(notices)
             return handed
         self._keep_claims()
-        while claimed := repository.claim_notices(self.holder, CLAIM_SECONDS, 1000):
+        while claimed := repository.claim_notices(self.holder, self.claim_seconds, 1000):
             with self._claims_lock:
                 self._claimed.update(outbox_id for outbox_id, _ in claimed)
             self.notifier.submit([notice for _, notice in claimed], keys=[outbox_id for outbox_id, _ in claimed])
@@ -184,12 +187,12 @@ class EventService:
 
     def _keep_claims(self) -> None:
         """Renew the claims on notices still with the notifier (a channel retrying, a group waiting)."""
-        if time.monotonic() - self._claims_renewed < CLAIM_SECONDS / 3:
+        if time.monotonic() - self._claims_renewed < self.claim_seconds / 3:
             return
         self._forget_settled()
         with self._claims_lock:
             held = set(self._claimed)
-        kept = self.engine.repository.renew_notices(self.holder, held, CLAIM_SECONDS) if held else set()
+        kept = self.engine.repository.renew_notices(self.holder, held, self.claim_seconds) if held else set()
         if held - kept:
             log.warning("%d notice(s) were claimed by another replica meanwhile (this one was too slow to renew)",
                         len(held - kept))
@@ -259,5 +262,5 @@ class EventService:
                     self.engine.repository.release_notices(self.holder, left)
                     log.warning("%d notice(s) not delivered before shutdown stay in the outbox", len(left))
             except StoreError as exc:
-                log.warning("notice claims left to run out (%g s): %s", CLAIM_SECONDS, exc)
+                log.warning("notice claims left to run out (%g s): %s", self.claim_seconds, exc)
 
