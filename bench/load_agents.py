@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 from agent import __version__ as AGENT_VERSION  # noqa: E402
 from agent.backoff import Backoff  # noqa: E402
 from bench.push_client import CLIENTS, PushConnectionError, PushTimeout  # noqa: E402
-from bench.replicas import CpuMeter, ReplicaSet  # noqa: E402
+from bench.replicas import CpuMeter, PgActivity, ReplicaSet  # noqa: E402
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 30.0  # agent/client.py
 MAX_BACKOFF = 60.0  # the agent's max_backoff default
@@ -176,6 +176,7 @@ class Tally:
     generator_cpu: float = 0.0
     wall: float = 0.0
     cpu: dict[str, list[float]] = field(default_factory=dict)  # name -> CPU % per second
+    sessions: str = ""  # PostgreSQL sessions by state, on average over the run
     stored: dict[str, int] = field(default_factory=dict)  # batch id -> rows in results (from PostgreSQL)
     stored_rows: int = 0
     claimed: int = 0  # rows of ingest_batches
@@ -405,7 +406,9 @@ def run_load(fleet: ReplicaSet, agents: int, seconds: float, interval: float, *,
     kill = (kill_at, lambda: fleet.kill(0)) if kill_at is not None else None
     run = LoadRun(fleet.urls, tokens, shapes, seconds=seconds, interval=interval, drain=drain, keepalive=keepalive,
                   seed=seed, kill=kill, progress=progress, cpu_meters=meters, client=client)
-    tally = asyncio.run(run.run())
+    with PgActivity(fleet) as activity:
+        tally = asyncio.run(run.run())
+    tally.sessions = activity.summary()
     count_stored(fleet, tally)
     return tally
 
@@ -454,6 +457,7 @@ def report(tally: Tally, fleet_urls: list[str], seconds: float) -> list[str]:
         peak = max((statistics.fmean(series[i:i + 5]) for i in range(max(1, len(series) - 4))), default=0.0)
         mean = statistics.fmean(series) if series else 0.0
         lines.append(f"  {name:12} {mean:6.0f} % / {peak:4.0f} %")
+    lines.append(f"PostgreSQL sessions of the store, on average (idle ones left out): {tally.sessions}")
     lost, twice, unknown, unacked = tally.lost, tally.stored_twice, tally.unknown, tally.unacked
     lines.append("end to end, counted in PostgreSQL:")
     lines.append(f"  results sent {tally.results_sent:,} in {len(tally.sent):,} batches; acknowledged "

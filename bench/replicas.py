@@ -210,3 +210,53 @@ class CpuMeter:
         # max: a child that exited but is not reaped yet is briefly in neither figure
         self.last = max(self.last, root + sum(now.values()))
         return self.last
+
+
+class PgActivity:
+    """The store's PostgreSQL sessions by state and wait event, sampled from ``pg_stat_activity`` in a
+    thread: how many sessions were, on average, running, waiting on a lock, or idle in a transaction
+    while their replica had not yet sent the next statement."""
+
+    def __init__(self, fleet: ReplicaSet, every: float = 0.25) -> None:
+        self.fleet, self.every = fleet, every
+        self.samples = 0
+        self.states: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PgActivity:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        import psycopg
+
+        assert self.fleet.postgres is not None
+        with contextlib.suppress(psycopg.Error), psycopg.connect(self.fleet.postgres.dsn(DATABASE),
+                                                                 autocommit=True) as conn:
+            while not self._stop.wait(self.every):
+                rows = conn.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                    (DATABASE,)).fetchall()
+                self.samples += 1
+                for state, wait_type, wait in rows:
+                    if state == "idle":
+                        continue
+                    if state == "active" and wait_type in (None, "Client"):
+                        key = "active, running"
+                    elif state == "active":
+                        key = f"active, waiting on {wait_type}:{wait}"
+                    else:
+                        key = f"{state}{' (replica busy)' if wait == 'ClientRead' else ''}"
+                    self.states[key] = self.states.get(key, 0) + 1
+
+    def summary(self, top: int = 5) -> str:
+        if not self.samples:
+            return "no samples"
+        ordered = sorted(self.states.items(), key=lambda kv: -kv[1])[:top]
+        return "; ".join(f"{name} {count / self.samples:.1f}" for name, count in ordered)

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from agent import __version__ as AGENT_VERSION  # noqa: E402
 from bench.load_agents import CONNECT_TIMEOUT, READ_TIMEOUT, _quantile, agent_shapes, batch_body, firing_results  # noqa: E402
 from bench.push_client import CLIENTS  # noqa: E402
-from bench.replicas import CpuMeter, ReplicaSet  # noqa: E402
+from bench.replicas import CpuMeter, PgActivity, ReplicaSet  # noqa: E402
 
 Prepared = list[tuple[int, str, int, bytes]]  # (agent index, batch id, results, gzip body)
 
@@ -71,6 +71,7 @@ class Outcome:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)  # name -> % of one core over the timed part
+    sessions: str = ""  # PostgreSQL sessions by state, on average
 
     @property
     def results_per_second(self) -> float:
@@ -128,8 +129,10 @@ def measure(replicas: int, workers: int, shapes, warmup: Prepared, timed: Prepar
         meters["generator"] = CpuMeter(psutil.Process(), tree=False)
         before = {name: meter.total() for name, meter in meters.items()}
         started = time.perf_counter()
-        asyncio.run(push_all(fleet.urls, tokens, timed, concurrency, client, outcome))
+        with PgActivity(fleet) as activity:
+            asyncio.run(push_all(fleet.urls, tokens, timed, concurrency, client, outcome))
         outcome.seconds = time.perf_counter() - started
+        outcome.sessions = activity.summary()
         outcome.cpu = {name: 100 * (meter.total() - before[name]) / outcome.seconds for name, meter in meters.items()}
         stored = dict(fleet.query("SELECT batch_id, count(*) FROM results GROUP BY batch_id"))
         wrong = [(b, c, stored.get(b, 0)) for _, b, c, _ in warmup + timed if stored.get(b, 0) != c]
@@ -179,6 +182,9 @@ def main() -> None:
         print(f"{o.replicas:>8} {o.workers:>7} {o.results_per_second:>10,.0f} {o.pushes_per_second:>9,.0f} "
               f"{_quantile(ordered, 0.5) * 1000:>5.0f} ms {_quantile(ordered, 0.99) * 1000:>5.0f} ms "
               f"{o.results_per_second / reference:>15.2f}   {cpu}")
+    print("PostgreSQL sessions of the store, on average (sampled every 0.25 s; idle ones left out):")
+    for o in outcomes:
+        print(f"  {o.replicas} x {o.workers}: {o.sessions}")
     print(f"reference: the first row ({outcomes[0].replicas} replica x {outcomes[0].workers} worker); every stored "
           f"batch counted in PostgreSQL, exactly once; load average after: "
           f"{' '.join(f'{x:.2f}' for x in psutil.getloadavg())}")
