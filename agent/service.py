@@ -110,7 +110,7 @@ class Agent:
         try:
             self.spool.append(r.to_json_dict() for r in results)
         except OSError as exc:
-            self.lost_results += len(results)
+            self.lost_results += len(results) - getattr(exc, "written", 0)
             self._problem("spool-write", logging.ERROR, "cannot write to the spool %s: %s; %d result(s) lost so far",
                           self.config.spool, exc, self.lost_results, same=str(exc))
         else:
@@ -311,14 +311,27 @@ class Agent:
         while not self.stop_event.is_set():
             now = time.monotonic()
             if now >= next_plan:
-                answered = self.refresh_plan()
+                try:
+                    answered = self.refresh_plan()
+                except Exception as exc:  # noqa: BLE001 - this thread must not die: nothing would be sent again
+                    answered = False
+                    self._problem("plan-error", logging.ERROR, "plan refresh failed unexpectedly: %s: %s; retrying "
+                                  "with backoff", type(exc).__name__, exc)
                 if answered:
                     self.plan_backoff.reset()
                     next_plan = time.monotonic() + self.config.plan_interval
                 else:
                     next_plan = time.monotonic() + max(1.0, self.plan_backoff.next_delay())
             if now >= next_push and not self.stop_event.is_set():
-                retry = self.push_pending()
+                try:
+                    retry = self.push_pending()
+                except Exception as exc:  # noqa: BLE001 - e.g. OSError from a full spool disk: retry, never die
+                    retry = self.push_backoff.next_delay()
+                    self._problem("push-error", logging.ERROR, "push failed unexpectedly: %s: %s; the spool is "
+                                  "kept, retrying in %.1f s", type(exc).__name__, exc, retry,
+                                  same=f"{type(exc).__name__}: {exc}")
+                else:
+                    self._solved("push-error", "pushing works again")
                 next_push = time.monotonic() + (self.config.push_interval if retry is None else retry)
             if now >= next_status:
                 log.info("%s", self.status_line())

@@ -18,13 +18,18 @@ after any restart. A segment is deleted only after the collector acknowledged it
 ``duplicate`` true or false); a SIGKILL at any point leaves either the file (sent again, and the
 collector acknowledges a known batch id without storing it twice) or nothing to send.
 
-When the spool grows past ``max_bytes`` the oldest sealed segment is dropped, and its records are
-counted as dropped. A line that does not check out (a torn write after a power loss, a flipped
-bit) is skipped and counted; the rest of the segment is sent.
+When the spool grows past ``max_bytes``, or its filesystem is full (``ENOSPC``, ``EDQUOT``), the oldest
+segment is dropped, and its records are counted as dropped: new results push out the oldest, never the
+other way round. Segments are at most a sixteenth of the room the spool has (its size plus the free
+space of its filesystem), so a drop on a small or nearly full disk frees a small part of it. Dropping
+stops once it freed what the new records need: a disk that stays full is filled by someone else. A line
+that does not check out (a torn write after a power loss, a flipped bit) is skipped and counted; the
+rest of the segment is sent.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -47,6 +52,18 @@ MAX_REJECTED_FILES = 50  # refused batches kept for inspection, oldest removed f
 _SEGMENT = re.compile(r"^(\d{12})-([0-9a-f]{6})\.jsonl$")
 _AGENT_ID = re.compile(r"[^A-Za-z0-9._:-]")
 COUNTERS = ("dropped_results", "corrupt_records", "rejected_results", "rejected_batches")
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+ROOM_PER_SEGMENT = 16  # a segment is at most this fraction of the room the spool has on its disk
+DISK_FULL_SLACK = 8192  # beyond the records' bytes: a new segment's first block and the state file's
+
+
+class SpoolWriteError(OSError):
+    """Records could not be spooled (and nothing older was left to drop for them). ``written`` of the records
+    given were spooled before the failure; the rest were not."""
+
+    def __init__(self, cause: OSError, written: int) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.written = written
 
 
 def encode_line(record: dict[str, Any]) -> bytes:
@@ -86,12 +103,16 @@ def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        _unlink(tmp)  # a full disk: do not leave the half-written copy taking space
+        raise
     os.replace(tmp, path)
     fsync_dir(path.parent)
 
@@ -143,6 +164,7 @@ class Spool:
         self.batch_max_results = batch_max_results
         # Small enough that dropping one segment frees a useful but small part of the cap.
         self.segment_max_bytes = segment_max_bytes or max(4096, min(SEGMENT_MAX_BYTES, max_bytes // 8))
+        self._segment_limit = self.segment_max_bytes  # of the open segment: smaller on a small or full disk
         self.segments_dir = self.dir / "segments"
         self.rejected_dir = self.dir / "rejected"
         self.state_path = self.dir / "state.json"
@@ -180,6 +202,13 @@ class Spool:
     def _save_state(self) -> None:
         write_atomic(self.state_path, json.dumps(self.state, sort_keys=True).encode() + b"\n")
 
+    def _save_state_or_log(self) -> None:
+        """Save the counters; on a full disk they stay in memory and go with the next state saved."""
+        try:
+            self._save_state()
+        except OSError as exc:
+            log.warning("cannot save the spool state %s: %s", self.state_path, exc)
+
     def _scan(self) -> None:
         found = []
         for entry in os.scandir(self.segments_dir):
@@ -204,31 +233,54 @@ class Spool:
     # -- writing ---------------------------------------------------------------------------------
 
     def append(self, records: Iterable[dict[str, Any]]) -> int:
-        """Write records durably (fsync) before returning; returns how many were written."""
+        """Write records durably (fsync) before returning; returns how many were written.
+
+        On a full disk the oldest segments are dropped (counted) until the records fit. Raises
+        ``SpoolWriteError`` (saying how many were written) when they cannot be written even so."""
         lines = [encode_line(r) for r in records]
         if not lines:
             return 0
         with self._lock:
-            chunk: list[bytes] = []
-            chunk_bytes = 0
-            for line in lines:
-                current = self._current
-                if current is not None:
-                    count = (current.count or 0) + len(chunk)
-                    full = count >= self.batch_max_results or (
-                        count and current.size + chunk_bytes + len(line) > self.segment_max_bytes)
-                if current is None or full:
-                    self._write(chunk)
-                    chunk, chunk_bytes = [], 0
-                    if current is not None:
-                        self._seal_current()
-                    self._open_segment()
-                chunk.append(line)
-                chunk_bytes += len(line)
-            self._write(chunk)
+            written = freed = 0
+            while written < len(lines):
+                try:
+                    self._make_current(len(lines[written]))
+                    take = self._fitting(lines, written)
+                    self._write(lines[written:written + take])
+                    written += take
+                except OSError as exc:
+                    # Drop only while dropping can help: once the drops freed what the records need (and the
+                    # blocks of a new segment and of the state file), a disk still full is someone else's.
+                    needed = sum(map(len, lines[written:])) + DISK_FULL_SLACK
+                    if exc.errno in DISK_FULL and freed < needed:
+                        dropped = self._drop_for_space(exc)
+                        if dropped:
+                            freed += dropped
+                            continue
+                    self.spooled_results += written
+                    raise SpoolWriteError(exc, written) from exc
             self.spooled_results += len(lines)
             self._enforce_cap()
         return len(lines)
+
+    def _make_current(self, line_bytes: int) -> None:
+        """An open segment that takes a line of ``line_bytes`` (an empty one takes any line)."""
+        current = self._current
+        if current is not None and current.count and (
+                current.count >= self.batch_max_results or current.size + line_bytes > self._segment_limit):
+            self._seal_current()
+        if self._current is None:
+            self._open_segment()
+
+    def _fitting(self, lines: list[bytes], start: int) -> int:
+        """How many of ``lines[start:]`` go into the open segment (at least one)."""
+        assert self._current is not None
+        count, size, take = self._current.count or 0, self._current.size, 0
+        for line in lines[start:]:
+            if take and (count >= self.batch_max_results or size + len(line) > self._segment_limit):
+                break
+            take, count, size = take + 1, count + 1, size + len(line)
+        return take
 
     def _open_segment(self) -> None:
         seq = self.state["next_segment"]
@@ -238,6 +290,17 @@ class Spool:
         self._fd = os.open(self.segments_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         fsync_dir(self.segments_dir)
         self._current = Segment(name, seq, 0, 0)
+        self._segment_limit = self._limit_for_room()
+
+    def _limit_for_room(self) -> int:
+        """The open segment's size limit: ``segment_max_bytes``, or less when the spool's disk has little room
+        (its own bytes plus the free space), so that dropping the oldest segment frees a small part of it."""
+        try:
+            st = os.statvfs(self.segments_dir)
+        except OSError:
+            return self.segment_max_bytes
+        room = self._bytes + st.f_bavail * st.f_frsize
+        return max(4096, min(self.segment_max_bytes, room // ROOM_PER_SEGMENT))
 
     def _write(self, chunk: list[bytes]) -> None:
         if not chunk:
@@ -282,22 +345,49 @@ class Spool:
     def _enforce_cap(self) -> None:
         dropped = 0
         while self._bytes > self.max_bytes:
-            victim = next((s for s in self._sealed if s.name != self._inflight), None)
+            victim = self._oldest_droppable()
             if victim is None:
                 break
-            self._sealed.remove(victim)
-            path = self.segments_dir / victim.name
-            count = victim.count if victim.count is not None else _count_lines(path)
-            _unlink(path)
-            self._bytes -= victim.size
+            count = self._drop(victim)
             dropped += count
             log.warning(
                 "spool full (more than %d bytes): dropped the oldest %d result(s) (segment %s) that the collector "
                 "has not received", self.max_bytes, count, victim.name)
         if dropped:
-            self.state["dropped_results"] += dropped
-            self._save_state()
-            log.warning("%d result(s) dropped from the full spool since it was created", self.state["dropped_results"])
+            self._count_dropped(dropped)
+
+    def _drop_for_space(self, exc: OSError) -> int:
+        """The disk is full: drop the oldest segment not being sent; the bytes freed (0: nothing to drop)."""
+        victim = self._oldest_droppable()
+        if victim is None and self._current is not None and self._current.count:
+            self._seal_current()  # only the open segment holds anything: it goes, new results follow
+            victim = self._oldest_droppable()
+        if victim is None:
+            return 0  # the caller says what was lost (agent.service logs it, counted)
+        count = self._drop(victim)
+        log.warning(
+            "spool disk full (%s; %d bytes spooled in %s): dropped the oldest %d result(s) (segment %s) that the "
+            "collector has not received", exc.strerror or exc, self._bytes + victim.size, self.dir, count,
+            victim.name)
+        self._count_dropped(count)
+        return victim.size
+
+    def _oldest_droppable(self) -> Segment | None:
+        return next((s for s in self._sealed if s.name != self._inflight), None)
+
+    def _drop(self, victim: Segment) -> int:
+        """Delete a sealed segment the collector has not received; its number of records."""
+        self._sealed.remove(victim)
+        path = self.segments_dir / victim.name
+        count = victim.count if victim.count is not None else _count_lines(path)
+        _unlink(path)
+        self._bytes -= victim.size
+        return count
+
+    def _count_dropped(self, count: int) -> None:
+        self.state["dropped_results"] += count
+        log.warning("%d result(s) dropped from the full spool since it was created", self.state["dropped_results"])
+        self._save_state_or_log()
 
     # -- reading and acknowledging ---------------------------------------------------------------
 
@@ -345,12 +435,16 @@ class Spool:
         path = self.segments_dir / segment.name
         data = b"".join(b"%08x %s\n" % (zlib.crc32(p), p) for p in records)
         with self._lock:
+            self.state["corrupt_records"] += damaged
             if records:
-                write_atomic(path, data)  # the batch stays the same from now on, and is counted once
+                try:
+                    write_atomic(path, data)  # the batch stays the same from now on, and is counted once
+                except OSError as exc:  # a full disk: send the good records all the same
+                    log.warning("cannot rewrite spool segment %s without its damaged records: %s", segment.name, exc)
+                    return
             self._bytes += len(data) - segment.size
             segment.size = len(data)
-            self.state["corrupt_records"] += damaged
-            self._save_state()
+            self._save_state_or_log()
 
     def _forget(self, segment: Segment, unlink: bool = False) -> None:
         with self._lock:
@@ -384,7 +478,11 @@ class Spool:
 
     def _set_aside(self, segment: Segment, reason: str) -> None:
         with self._lock:
-            (self.rejected_dir / f"{segment.stem}.reason").write_text(reason.rstrip() + "\n", encoding="utf-8")
+            try:
+                (self.rejected_dir / f"{segment.stem}.reason").write_text(reason.rstrip() + "\n", encoding="utf-8")
+            except OSError as exc:  # a full disk: the batch is set aside all the same, its reason only logged
+                _unlink(self.rejected_dir / f"{segment.stem}.reason")
+                log.error("cannot write %s.reason (%s); the reason was: %s", segment.stem, exc, reason.rstrip())
             try:
                 os.replace(self.segments_dir / segment.name, self.rejected_dir / segment.name)
             except FileNotFoundError:
@@ -392,7 +490,7 @@ class Spool:
             fsync_dir(self.rejected_dir)
             fsync_dir(self.segments_dir)
             self._forget(segment)
-            self._save_state()
+            self._save_state_or_log()
             self._prune_rejected()
 
     def _prune_rejected(self) -> None:

@@ -157,3 +157,28 @@ def test_results_spooled_under_another_name_are_set_aside_not_retried_forever(ma
     assert len(client.pushes) == 1 and sent_body(client)["results"][0]["target"] == "web01"
     [reason] = list(agent.spool.rejected_dir.glob("*.reason"))
     assert "'old-name'" in reason.read_text()
+
+
+def test_the_network_loop_outlives_an_unexpected_error_and_delivers_afterwards(make_agent, caplog):
+    import logging
+    import threading
+    import time
+
+    caplog.set_level(logging.INFO, logger="patrol.agent")
+    client = FakeClient()
+    client.plan_answers = [RuntimeError("plan parser bug"), *[Answer(304, headers={})] * 20]
+    client.push_answers = [OSError(28, "No space left on device")]  # e.g. the spool's disk, mid-push
+    agent = make_agent(client)
+    spool_some(agent)
+    agent.spool.seal()
+    loop = threading.Thread(target=agent.network_loop, daemon=True)
+    loop.start()
+    deadline = time.monotonic() + 20
+    while agent.spool.pending()[1] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    agent.stop_event.set()
+    loop.join(10)
+    assert not loop.is_alive()
+    assert agent.spool.pending()[1] == 0 and len(client.pushes) == 2  # failed once, then delivered
+    assert "push failed unexpectedly: OSError" in caplog.text and "pushing works again" in caplog.text
+    assert "plan refresh failed unexpectedly: RuntimeError: plan parser bug" in caplog.text

@@ -1,13 +1,15 @@
 """The spool: durable before sending, deleted only when acknowledged, stable batch ids, bounded size."""
 
+import errno
 import json
 import os
 import re
+from types import SimpleNamespace
 
 import pytest
 
 from agent import spool as spool_module
-from agent.spool import Spool, decode_line, encode_line
+from agent.spool import Spool, SpoolWriteError, decode_line, encode_line
 
 
 def record(n: int, pad: int = 0) -> dict:
@@ -188,17 +190,92 @@ def test_a_failed_write_leaves_no_half_line(tmp_path, monkeypatch):
 
     def short_then_fail(fd, data):
         real_write(fd, bytes(data[:10]))
-        raise OSError(28, "No space left on device")
+        raise OSError(errno.EIO, "Input/output error")  # not a full disk: nothing is dropped for it
 
     monkeypatch.setattr(spool_module.os, "write", short_then_fail)
-    with pytest.raises(OSError):
+    with pytest.raises(SpoolWriteError) as failed:
         spool.append([record(2)])
+    assert failed.value.written == 0 and failed.value.errno == errno.EIO
     monkeypatch.setattr(spool_module.os, "write", real_write)
     spool.append([record(3)])
     spool.seal()
     batch = spool.next_batch()
     assert ns(batch) == [1, 3]
     assert spool.counters()["corrupt_records"] == 0
+
+
+class FakeDisk:
+    """A filesystem of ``size`` bytes under ``root``, for os.write and os.statvfs: a write beyond it writes what
+    fits and then fails with ENOSPC, as a full disk does (a short write, then the error)."""
+
+    def __init__(self, root, size: int) -> None:
+        self.root, self.size = root, size
+        self.real_write = os.write
+
+    def used(self) -> int:
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+
+    def write(self, fd, data) -> int:
+        room = self.size - self.used()
+        if len(data) > room:
+            if room > 0:
+                self.real_write(fd, bytes(data[:room]))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.real_write(fd, data)
+
+    def statvfs(self, path):
+        return SimpleNamespace(f_bavail=max(0, self.size - self.used()), f_frsize=1)
+
+    def install(self, monkeypatch) -> None:
+        monkeypatch.setattr(spool_module.os, "write", self.write)
+        monkeypatch.setattr(spool_module.os, "statvfs", self.statvfs)
+
+
+def test_a_full_disk_drops_the_oldest_for_the_newest_counted_and_without_a_damaged_line(tmp_path, monkeypatch,
+                                                                                       caplog):
+    FakeDisk(tmp_path, 64 * 1024).install(monkeypatch)
+    spool = Spool(tmp_path, "web01")  # the default cap, 100 MB: the disk is the limit, not the cap
+    for n in range(300):  # about 130 KiB of records onto a 64 KiB disk
+        assert spool.append([record(n, pad=400)]) == 1
+    dropped = spool.counters()["dropped_results"]
+    assert dropped > 0
+    assert spool.pending()[1] + dropped == 300
+    assert spool.spooled_results == 300
+    assert "spool disk full (No space left on device" in caplog.text and "dropped the oldest" in caplog.text
+    assert not [p for p in spool.segments_dir.iterdir() if p.name.startswith(".")]  # no half-written temp file
+    spool.seal()
+    kept = []
+    while (batch := spool.next_batch()) is not None:
+        kept += ns(batch)
+        spool.ack(batch)
+    assert kept == list(range(300 - len(kept), 300))  # the newest, in order; the oldest went
+    assert spool.counters()["corrupt_records"] == 0
+    assert json.loads((tmp_path / "state.json").read_text())["dropped_results"] == dropped
+
+
+def test_on_a_small_disk_segments_are_small_so_that_a_drop_frees_little(tmp_path, monkeypatch):
+    FakeDisk(tmp_path, 128 * 1024).install(monkeypatch)
+    spool = Spool(tmp_path, "web01")
+    spool.append([record(n, pad=400) for n in range(40)])
+    sizes = [p.stat().st_size for p in spool.segments_dir.iterdir()]
+    assert len(sizes) > 1 and max(sizes) <= 128 * 1024 // 16
+
+
+def test_a_disk_filled_by_someone_else_costs_the_spool_at_most_what_the_new_records_need(tmp_path, monkeypatch):
+    spool = Spool(tmp_path, "web01", segment_max_bytes=8 * 1024)
+    for n in range(100):
+        spool.append([record(n, pad=400)])
+
+    def full(fd, data):  # another program took the disk: whatever ours frees, it takes
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spool_module.os, "write", full)
+    with pytest.raises(SpoolWriteError) as failed:
+        spool.append([record(100, pad=400)])
+    assert failed.value.written == 0 and failed.value.errno == errno.ENOSPC
+    dropped = spool.counters()["dropped_results"]
+    assert 0 < dropped <= 2 * (8 * 1024 // 450 + 1)  # what one record and the slack need: two segments at most
+    assert spool.pending()[1] == 100 - dropped
 
 
 def test_line_format_round_trip():
