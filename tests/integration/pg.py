@@ -5,6 +5,12 @@
     ...
     server.stop()
 
+A test of a database outage stops and starts the same server again (same data directory and port)::
+
+    server.halt("fast")                # pg_ctl stop -m fast|immediate|smart; the files stay
+    server.kill_postmaster()           # SIGKILL of the postmaster, then waits for its children to exit
+    server.start()                     # pg_ctl start again (crash recovery after a kill)
+
 As in the shared TESTING notes: initdb refuses to run as root, so as root everything runs as the system
 user ``postgres`` (``runuser``); the data directory lives in a fresh temporary directory owned by that
 user; the server listens on a free port of 127.0.0.1 only (its socket in the same directory), with
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -82,6 +89,48 @@ class PostgresServer:
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
 
+    def start(self) -> None:
+        """Start the server on its data directory and port (after ``halt`` or ``kill_postmaster``); waits until it
+        accepts connections (crash recovery included). Raises ``PostgresError`` with the log."""
+        _run(self._start_command(), self)
+
+    def halt(self, mode: str = "fast") -> None:
+        """``pg_ctl stop -m MODE -w``: the server stops, its files stay for ``start``."""
+        if mode not in ("smart", "fast", "immediate"):
+            raise ValueError(f"pg_ctl stop mode: expected smart, fast or immediate, got {mode!r}")
+        _run(self._command("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop"), self)
+
+    def postmaster_pid(self) -> int | None:
+        """The PID in postmaster.pid, or None without the file."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def kill_postmaster(self, timeout: float = 30.0) -> int:
+        """SIGKILL this server's postmaster (its PID from postmaster.pid, nothing else), then wait until it and
+        every process it had started are gone, so that ``start`` finds no shared memory still attached.
+        Returns the PID killed."""
+        pid = self.postmaster_pid()
+        if pid is None:
+            raise PostgresError(f"no postmaster.pid in {self.data_dir}: the server is not running")
+        children = _children(pid)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            alive = [p for p in (pid, *children) if _alive(p)]
+            if not alive:
+                return pid
+            time.sleep(0.05)
+        raise PostgresError(f"processes {alive} of the killed postmaster {pid} still run after {timeout} s")
+
+    def _start_command(self) -> list[str]:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} -c fsync=off"
+        return self._command(
+            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
+            "-t", str(START_TIMEOUT_SECONDS), "-o", options, "start",
+        )
+
     def _command(self, program: str, *args: str) -> list[str]:
         command = [str(self.bin_dir / program), *args]
         return ["runuser", "-u", self.as_user, "--", *command] if self.as_user else command
@@ -123,13 +172,8 @@ def start_postgres(parent: str | os.PathLike[str] | None = None) -> PostgresServ
         )
         for attempt in range(1, PORT_ATTEMPTS + 1):
             server.port = free_port()
-            options = f"-p {server.port} -c listen_addresses=127.0.0.1 -k {directory} -c fsync=off"
-            command = server._command(
-                "pg_ctl", "-D", str(server.data_dir), "-l", str(server.log_file), "-w",
-                "-t", str(START_TIMEOUT_SECONDS), "-o", options, "start",
-            )
             try:
-                _run(command, server)
+                server.start()
             except PostgresError:
                 if attempt == PORT_ATTEMPTS or "could not bind" not in server.log():
                     raise
@@ -143,6 +187,27 @@ def start_postgres(parent: str | os.PathLike[str] | None = None) -> PostgresServ
         except PostgresError:
             pass
         raise
+
+
+def _children(pid: int) -> list[int]:
+    """The PIDs whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` exists, as a zombie too: PostgreSQL's lock-file check (``kill(pid, 0)``) still sees a
+    killed postmaster until its parent (here init) reaps it."""
+    return Path(f"/proc/{pid}").exists()
 
 
 def _run(command: list[str], server: PostgresServer) -> None:
