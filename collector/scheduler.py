@@ -31,6 +31,7 @@ from checks.result import Result
 from checks.status import Status
 from collector.config.playbook import Playbook
 from collector.config.site import SiteWatcher
+from collector.errors import StoreError
 from collector.patrol import complete_run
 from collector.planner import Assignment, plan
 from collector.poller import Poller
@@ -78,6 +79,8 @@ class PatrolScheduler:
         self.tasks = PollTasks(store)
         self.poller = Poller(site, store, self.runner, self.holder, poll_lease_seconds)
         self.leading = False
+        self._started = False  # lead() was called once: a later loss of the lease is a loss, not a start
+        self._lost_lease = False  # lost since it was held: regaining it fires what was missed meanwhile
         self.scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
@@ -91,9 +94,11 @@ class PatrolScheduler:
         self.sync()
         self._lead_safely()
         self.scheduler.add_job(self._reload, "interval", seconds=RELOAD_SECONDS, id="reload-config")
-        self.scheduler.add_job(self.take_requests, "interval", seconds=REQUESTS_SECONDS, id="run-requests")
+        self.scheduler.add_job(self._safely, "interval", args=[self.take_requests], seconds=REQUESTS_SECONDS,
+                               id="run-requests")
         self.scheduler.add_job(self._lead_safely, "interval", seconds=self.lease_seconds / 3, id="lease")
-        self.scheduler.add_job(self.close_due, "interval", seconds=CLOSE_SECONDS, id="close-runs")
+        self.scheduler.add_job(self._safely, "interval", args=[self.close_due], seconds=CLOSE_SECONDS,
+                               id="close-runs")
         self.scheduler.start()
         self.poller.start()
 
@@ -120,18 +125,31 @@ class PatrolScheduler:
                          if lease.taken_over else "")
             else:
                 log.warning("replica %s lost the scheduler lease to %s", self.holder, lease.holder)
+        regained = lease.held and not self.leading and self._lost_lease
         self.leading = lease.held
-        if lease.taken_over:
-            self.catch_up()
+        self._lost_lease = self._lost_lease or (self._started and not lease.held)
+        if lease.taken_over or regained:
+            self._lost_lease = False
+            self.catch_up()  # the firings nobody could open meanwhile (a dead leader, a database outage)
+        self._started = True
         return lease.held
 
-    def _lead_safely(self) -> None:
+    def _lead_safely(self) -> bool:
         try:
-            self.lead()
-        except Exception as exc:  # noqa: BLE001 - a database outage: not leading until it is back
+            return self.lead()
+        except StoreError as exc:  # a database outage: not leading until it is back
             if self.leading:
                 log.error("cannot renew the scheduler lease: %s", exc)
             self.leading = False
+            self._lost_lease = self._started
+            return False
+
+    def _safely(self, step) -> None:
+        """A periodic step; a database outage is one line in the log (the step runs again on its own)."""
+        try:
+            step()
+        except StoreError as exc:
+            log.warning("%s skipped: %s", step.__name__, exc)
 
     def catch_up(self, now: dt.datetime | None = None) -> list[int]:
         """Fire each schedule's latest firing if it was due within the lease's length and nobody opened
@@ -204,7 +222,7 @@ class PatrolScheduler:
         playbook = self._playbook(name)
         if playbook is None or (playbook.schedule is None and on_demand is None):
             return None
-        if on_demand is None and not (leading or self.lead()):
+        if on_demand is None and not (leading or self._lead_safely()):
             return None  # another replica fires the schedules
         if on_demand is not None:
             scheduled_at = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)

@@ -25,6 +25,7 @@ from collector.api.body import read_body, require_json
 from collector.api.events import events_router
 from collector.api.responses import json_body, refusals
 from collector.config.site import SiteWatcher
+from collector.errors import StoreError
 from collector.events.repository import DatabaseRepository
 from collector.events.service import build_engine
 from collector.events.settings import EventSettings
@@ -116,7 +117,7 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
         return JSONResponse({"status": "ok"})
 
     @app.post("/api/v1/results", tags=["agents"], openapi_extra=json_body(Batch),
-              responses=refusals(400, 401, 403, 413, 415, 422))
+              responses=refusals(400, 401, 403, 413, 415, 422, 503))
     async def push_results(request: Request) -> dict:
         """Store a batch of results exactly once; answer only after it is durable."""
         token = await authenticate(request, AGENT)
@@ -222,6 +223,21 @@ def install_console(app: FastAPI, console: Any, *, store: Store, site: SiteWatch
     @app.get(PREFIX, include_in_schema=False)
     def console_root() -> RedirectResponse:
         return redirect(f"{PREFIX}/")
+
+    outage = {"logged": 0.0, "refused": 0}
+
+    @app.exception_handler(StoreError)
+    async def store_unavailable(request: Request, exc: StoreError) -> Response:
+        # The database is away (restarting, failing over) or refused the write: nothing was stored, and
+        # agents keep the batch and retry. One log line per 10 s, not a traceback per request.
+        outage["refused"] += 1
+        now = time.monotonic()
+        if now - outage["logged"] >= 10:
+            log.error("store unavailable, %d request(s) answered 503 since the last report: %s", outage["refused"],
+                      exc)
+            outage["logged"], outage["refused"] = now, 0
+        return JSONResponse({"detail": f"the store is unavailable, try again: {exc}"}, status_code=503,
+                            headers={"Retry-After": "5"})
 
     @app.exception_handler(ConsoleRedirect)
     async def to_login(_request: Request, exc: ConsoleRedirect) -> Response:

@@ -37,6 +37,11 @@ log = logging.getLogger("patrol.events")
 
 RESULTS_FEED = "results"
 FEED_BATCH = 5000  # results per engine call: one transaction each (bench/events.py: 500+ keeps commits cheap)
+# Under a stream of pushes, wake-ups come faster than evaluations end: start one at most this often.
+# On PostgreSQL each evaluation waits for every push in flight on every replica (the feed's advisory
+# lock, taken exclusively to read a safe high-water mark) and new pushes queue behind it, so evaluating
+# after every push stalls ingest; batched, the same results cost a few evaluations a second.
+EVALUATE_GAP_SECONDS = 0.25
 CLAIM_SECONDS = 120.0  # how long a dead replica's notices wait before another replica sends them
 
 
@@ -221,12 +226,16 @@ class EventService:
         poll = self.settings.evaluate_interval.total_seconds()
         tick_every = self.settings.tick_interval.total_seconds()
         failing = False
+        gap = min(EVALUATE_GAP_SECONDS, poll)
+        started = 0.0
         while not self._stop.is_set():
             self._wake.wait(poll)
+            if self._stop.wait(max(0.0, started + gap - time.monotonic())):  # pushes meanwhile join this one
+                break
             self._wake.clear()
             if self._stop.is_set():
                 break
-            now = time.monotonic()
+            now = started = time.monotonic()
             due = now - self._last_tick >= tick_every
             try:
                 self.run_once(tick=due)
