@@ -160,7 +160,9 @@ class PatrolScheduler:
         for playbook in list(self.site.site.playbooks.values()):
             if playbook.schedule is None or now - playbook.schedule.latest_fire_time(now, self.timezone) > window:
                 continue
-            run_id = self.fire(playbook.name, now=now, leading=True)
+            # The checks are left to the pollers (this one's included): run here, inside the lease's
+            # renewal, a slow patrol would let the lease run out.
+            run_id = self.fire(playbook.name, now=now, leading=True, check_here=False)
             if run_id is not None:
                 log.warning("playbook %s: fired late, at takeover (the previous replica missed it)", playbook.name)
                 opened.append(run_id)
@@ -214,11 +216,12 @@ class PatrolScheduler:
         return self.fire(name, on_demand=requested_by)
 
     def fire(self, name: str, now: dt.datetime | None = None, on_demand: str | None = None,
-             leading: bool | None = None) -> int | None:
+             leading: bool | None = None, check_here: bool = True) -> int | None:
         """One firing: open the run with its poll tasks, check the hosts without agents (with the other
         replicas' pollers), and close it now or once the grace has passed. ``on_demand``: who asked for
         this run now (not a firing of the schedule). A schedule's firing happens only on the replica that
-        holds the scheduler lease (``leading``: known already); None when this replica did not open it."""
+        holds the scheduler lease (``leading``: known already); None when this replica did not open it.
+        ``check_here`` False: open the run and leave all its targets to the pollers."""
         playbook = self._playbook(name)
         if playbook is None or (playbook.schedule is None and on_demand is None):
             return None
@@ -259,7 +262,7 @@ class PatrolScheduler:
                       playbook.name, scheduled_at)
                 for a in by_agents
             ])
-        checked = self.poller.work(run_id=run_id)
+        checked = self.poller.work(run_id=run_id) if check_here else 0
         log.info("playbook %s run %d: %d of %d targets checked here, %d checks by agents", name, run_id, checked,
                  len(here), len(by_agents))
         self.close_due()
@@ -277,7 +280,13 @@ class PatrolScheduler:
             except Exception as exc:  # noqa: BLE001 - the playbook broke since the firing: close without it
                 log.error("playbook %s cannot be planned to close run %d: %s", due.playbook, due.id, exc)
                 assignments = []
-            self.close(due.id, due.playbook, due.scheduled_at, assignments, agents=due.collect_agents)
+            try:
+                self.close(due.id, due.playbook, due.scheduled_at, assignments, agents=due.collect_agents)
+            except StoreError:
+                raise  # the database is away: the claim runs out and the run is closed later
+            except Exception:  # noqa: BLE001 - one run that cannot close must not keep the others open
+                log.exception("run %d of %s could not be closed; tried again in 5 minutes", due.id, due.playbook)
+                continue
             closed.append(due.id)
         return closed
 

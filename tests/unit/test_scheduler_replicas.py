@@ -75,6 +75,9 @@ def test_a_silent_leaders_lease_is_taken_over_and_its_missed_firing_fired_once(t
         assert run.source == "schedule" and firing == a.site.site.playbooks["often"].schedule.latest_fire_time(
             dt.datetime.now(dt.UTC))
         assert b.catch_up() == []  # caught up already: the firing's run exists
+        assert store.run_results(run.id) == []  # its checks are the pollers' (not run inside the lease job)
+        assert b.poller.work() == 3 and b.close_due() == [run.id]
+        assert len(store.run_results(run.id)) == 6
         assert not a.lead()  # a, back, finds the lease taken
 
 
