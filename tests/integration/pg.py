@@ -226,3 +226,15 @@ def _run(command: list[str], server: PostgresServer) -> None:
             raise PostgresError(
                 f"{' '.join(command)} failed ({code}):\n{text}\n--- server log {server.log_file} ---\n{server.log()}"
             )
+
+
+def empty_database(url: str) -> str:
+    """``url``'s database with nothing in it (its public schema dropped and made again); returns ``url``."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    return url

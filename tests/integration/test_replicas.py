@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from .collector_support import Collector, batch, result
 from .notify_support import HANG, Receiver
+from .pg import empty_database
 
 pytestmark = pytest.mark.integration
 
@@ -27,15 +28,6 @@ SLOW_PLUGIN = """\
 sleep 3
 echo "OK - checked slowly"
 """
-
-
-def fresh_database(url: str) -> str:
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return url
 
 
 def sql(url: str, query: str, **params) -> list:
@@ -73,7 +65,7 @@ def wait(what, timeout: float, step: float = 0.2):
 
 
 def test_replicas_fire_each_firing_once_share_the_targets_and_take_over_from_a_killed_one(tmp_path, postgres_url):
-    url = fresh_database(postgres_url)
+    url = empty_database(postgres_url)
     plugin = tmp_path / "slow_check.sh"
     plugin.write_text(SLOW_PLUGIN)
     plugin.chmod(0o755)
@@ -155,7 +147,7 @@ def critical(target: str, item: str) -> dict:
 
 def test_pushes_events_and_notices_are_exactly_once_across_replicas_and_a_killed_ones_notices_are_sent(
         tmp_path, postgres_url):
-    url = fresh_database(postgres_url)
+    url = empty_database(postgres_url)
     answers = {"hang_next": False}
 
     def respond(request):

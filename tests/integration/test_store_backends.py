@@ -28,6 +28,8 @@ from collector.store.engine import create_engine
 from collector.store.migrate import alembic_config
 from collector.store.models import Base, UTCDateTime
 
+from .pg import empty_database
+
 T0 = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
 
@@ -42,16 +44,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: a new SQLite file, or the session's PostgreSQL database with its schema emptied."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/patrol.db"
-    return _emptied(request.getfixturevalue("postgres_url"))
-
-
-def _emptied(postgres_url: str) -> str:
-    engine = sa.create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return postgres_url
+    return empty_database(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
@@ -500,7 +493,7 @@ def _database_files(store: Store) -> list[Path]:
 @pytest.mark.integration
 def test_collectors_opening_a_new_postgresql_database_together_migrate_it_once(postgres_url):
     """Replicas share PostgreSQL (SQLite is one collector's embedded store): they may all start at once."""
-    store_url = _emptied(postgres_url)
+    store_url = empty_database(postgres_url)
     errors: list[BaseException] = []
     barrier = threading.Barrier(4)
 
