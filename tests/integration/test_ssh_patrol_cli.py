@@ -54,10 +54,13 @@ def test_patrol_run_polls_ssh_targets_and_reports_a_refused_host_key_as_a_failed
         "      - ssh_command: {command: \"echo 'OK - hello | x=1'\", item: hello}\n"
     )
     r = patrol(tmp_path, "run", playbook, "-i", inventory, "--report-dir", tmp_path / "reports", "--quiet")
-    assert r.returncode == 3, r.stdout + r.stderr  # UNKNOWN: stranger's key is not known
     [path] = (tmp_path / "reports").glob("*.json")
     report = json.loads(path.read_text())
     results = [{**res, "target": t["name"]} for c in report["categories"] for t in c["targets"] for res in t["results"]]
+    # UNKNOWN (3): stranger's key is not known. web01 is this machine, whose disks and memory are what they
+    # are (a CI machine's nearly full mount made it CRITICAL once); a CRITICAL outranks UNKNOWN in the exit code.
+    critical = [res["summary"] for res in results if res["status"] == "CRITICAL"]
+    assert r.returncode == (2 if critical else 3), (critical, r.stdout + r.stderr)
     web = {(res["check"], res["item"]): res for res in results if res["target"] == "web01"}
     assert {check for check, _ in web} == {"memory", "disk", "uptime", "ssh_command"}
     assert all(res["collected"] for res in web.values()), [res["summary"] for res in web.values()]
