@@ -8,10 +8,13 @@ never taken from the command line, printed or logged.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
+import reprlib
 import socket
 import stat
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +50,16 @@ KEYS = (
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
                "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
+# A refused value is quoted, but shortened: an alias bomb under a setting would quote millions of characters.
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 2, 4, 4
+
+
+def _shown(value: Any) -> str:
+    return _SHORT.repr(value)
+
+
 _TOKEN_LIKE = re.compile(r"^pat_[A-Za-z0-9_-]{20,}$")
 _NAME = re.compile(r"^[^\s/\\]{1,255}$")
 
@@ -113,6 +126,9 @@ def _read_file(path: Path, problems: list[str]) -> dict[str, tuple[Any, str, Pat
     except OSError as exc:
         problems.append(f"{path}: cannot read the config file: {exc.strerror or exc}")
         return {}
+    except UnicodeDecodeError as exc:
+        problems.append(f"{path}: expected UTF-8 text (byte {exc.start} is not)")
+        return {}
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -120,6 +136,13 @@ def _read_file(path: Path, problems: list[str]) -> dict[str, tuple[Any, str, Pat
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problems.append(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}")
+        return {}
+    except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+        # PyYAML's constructors trust an explicit tag: "!!int x" or "!!timestamp 2026-13-45" raise these.
+        problems.append(f"{path}: not valid YAML: a value cannot be read as its explicit tag (such as !!int)")
+        return {}
+    except RecursionError:
+        problems.append(f"{path}: not valid YAML: nested too deeply")
         return {}
     if data is None:
         return {}
@@ -155,7 +178,7 @@ def _validate(values: dict[str, tuple[Any, str, Path | None]], problems: list[st
         if value is None:
             return None
         if not isinstance(value, str) or not value.strip():
-            problems.append(f"{where}: expected a file or directory path (got {value!r})")
+            problems.append(f"{where}: expected a file or directory path (got {_shown(value)})")
             return None
         path = Path(value).expanduser()
         return base / path if base is not None and not path.is_absolute() else path
@@ -168,7 +191,7 @@ def _validate(values: dict[str, tuple[Any, str, Path | None]], problems: list[st
     if value is None:
         problems.append(f"{where}: required: the collector's base URL (e.g. https://patrol.example.com:8443)")
     elif not isinstance(value, str):
-        problems.append(f"{where}: expected a URL (got {value!r})")
+        problems.append(f"{where}: expected a URL (got {_shown(value)})")
     else:
         url = _collector_url(value, where, bool(insecure), problems)
         if url:
@@ -180,7 +203,7 @@ def _validate(values: dict[str, tuple[Any, str, Path | None]], problems: list[st
     if value is None:
         value = default_name()
     if not isinstance(value, str) or not _NAME.match(value):
-        problems.append(f"{where}: expected the inventory host name of this machine (got {value!r})")
+        problems.append(f"{where}: expected the inventory host name of this machine (got {_shown(value)})")
     else:
         out["name"] = value
 
@@ -232,18 +255,18 @@ def _validate(values: dict[str, tuple[Any, str, Path | None]], problems: list[st
 def _collector_url(text: str, where: str, insecure: bool, problems: list[str]) -> str | None:
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems.append(f"{where}: expected an http:// or https:// URL with a host (got {text!r})")
+        problems.append(f"{where}: expected an http:// or https:// URL with a host (got {_shown(text)})")
         return None
     if parts.username or parts.password:
         problems.append(f"{where}: credentials do not belong in the URL; put the token in token_file")
         return None
     if parts.query or parts.fragment:
-        problems.append(f"{where}: expected a base URL without query or fragment (got {text!r})")
+        problems.append(f"{where}: expected a base URL without query or fragment (got {_shown(text)})")
         return None
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        problems.append(f"{where}: bad port in {text!r}")
+        problems.append(f"{where}: bad port in {_shown(text)}")
         return None
     if parts.scheme == "http" and not insecure and not is_loopback(parts.hostname):
         problems.append(
@@ -267,7 +290,7 @@ def is_loopback(host: str) -> bool:
 def _boolean(value: Any, where: str, problems: list[str]) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
-    problems.append(f"{where}: expected true or false (got {value!r})")
+    problems.append(f"{where}: expected true or false (got {_shown(value)})")
     return None
 
 
@@ -277,7 +300,7 @@ def _integer(value: Any, where: str, low: int, high: int, problems: list[str]) -
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        problems.append(f"{where}: expected a whole number from {low} to {high} (got {value!r})")
+        problems.append(f"{where}: expected a whole number from {low} to {high} (got {_shown(value)})")
         return None
     return value
 
@@ -287,7 +310,7 @@ def _seconds(value: Any, where: str, low: float, high: float, problems: list[str
         return None
     seconds: float | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
+        seconds = float(value) if abs(value) <= sys.float_info.max else math.inf  # float(10**400) overflows
     elif isinstance(value, str):
         try:
             seconds = float(value)
@@ -298,7 +321,7 @@ def _seconds(value: Any, where: str, low: float, high: float, problems: list[str
                 seconds = None
     if seconds is None or not low <= seconds <= high:
         problems.append(f"{where}: expected seconds from {low:g} to {high:g}, as a number or a duration such as "
-                        f"'30s' or '2m' (got {value!r})")
+                        f"'30s' or '2m' (got {_shown(value)})")
         return None
     return seconds
 
@@ -313,11 +336,12 @@ def _size(value: Any, where: str, problems: list[str]) -> int | None:
         match = _SIZE.match(value)
         if match:
             unit = match.group(2).lower().removesuffix("b")
-            if unit in _SIZE_UNITS:
-                size = int(float(match.group(1)) * _SIZE_UNITS[unit])
+            number = float(match.group(1)) * _SIZE_UNITS.get(unit, math.nan)
+            if math.isfinite(number):  # "9" * 400 + "GiB" is inf, and int(inf) raises
+                size = int(number)
     if size is None or size < MIN_SPOOL_BYTES:
         problems.append(f"{where}: expected a size of at least {MIN_SPOOL_BYTES // 1024} KiB, in bytes or with a "
-                        f"unit such as '100MB' or '1GiB' (got {value!r})")
+                        f"unit such as '100MB' or '1GiB' (got {_shown(value)})")
         return None
     return size
 

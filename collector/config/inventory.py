@@ -27,6 +27,9 @@ from collector.config.variables import check_vars
 from collector.config.yamlfile import load_yaml, locate
 
 SECTIONS = ("hosts", "children", "vars")
+# One host entry may expand to this many hosts: "web[0:9999999999]" was expanded name by name (ten million
+# took ten seconds) until memory ran out, instead of being refused.
+MAX_RANGE_HOSTS = 100_000
 
 
 @dataclass
@@ -304,7 +307,9 @@ def expand_range(entry: str) -> list[str]:
         if start.startswith("0") and len(start) > 1 and len(start) != len(end):
             raise ValueError(f"host range {entry!r}: a zero-padded start and its end must be equally wide")
         width = len(start) if start.startswith("0") else 0
-        values = [str(n).zfill(width) for n in range(int(start), int(end) + 1, step)]
+        numbers = range(int(start), int(end) + 1, step)
+        _check_range_size(entry, len(numbers))
+        values = [str(n).zfill(width) for n in numbers]
     elif len(start) == 1 and len(end) == 1 and start in string.ascii_letters and end in string.ascii_letters:
         letters = string.ascii_letters
         values = list(letters[letters.index(start):letters.index(end) + 1:step])
@@ -312,11 +317,17 @@ def expand_range(entry: str) -> list[str]:
         raise ValueError(f"host range {entry!r}: expected numbers ([01:20]) or single letters ([a:f])")
     if not values:
         raise ValueError(f"host range {entry!r}: the start is after the end")
-    names = []
+    names: list[str] = []
     for value in values:
         name = head + value + tail
         names += expand_range(name) if re.search(r"\[[^\]]*:[^\]]*\]", name) else [name]
+        _check_range_size(entry, len(names))  # ranges in ranges multiply
     return names
+
+
+def _check_range_size(entry: str, count: int) -> None:
+    if count > MAX_RANGE_HOSTS:
+        raise ValueError(f"host range {entry!r} expands to more than {MAX_RANGE_HOSTS} hosts")
 
 
 def _kind(value: Any) -> str:

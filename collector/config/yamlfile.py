@@ -5,6 +5,7 @@ plain dicts, lists and scalars from it, remembering the line of each node under 
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -23,6 +24,12 @@ _MERGE = "tag:yaml.org,2002:merge"
 
 # Aliases can make a small file expand enormously ("billion laughs"); nothing we read is this big.
 MAX_NODES = 1_000_000
+# Without aliases a file has fewer values than bytes; through them a ten-line file reached MAX_NODES, which
+# took seconds and 160 MB to refuse. Merging defaults (<<: *defaults) into every host stays far below this.
+MAX_ALIASED = 100_000
+# Configuration is a few levels deep; a deeper document is refused before building it (which recurses)
+# could exhaust Python's stack (a RecursionError instead of a ConfigError).
+MAX_DEPTH = 100
 
 
 @dataclass
@@ -56,6 +63,10 @@ def load_yaml(path: str | FilePath) -> tuple[Any, LineMap]:
         raise ConfigError([_syntax_problem(exc, file)]) from None
     except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
         raise ConfigError([Problem((), f"not a valid YAML file: {exc}", file)]) from None
+    except RecursionError:
+        # PyYAML recurses where this module does not look: its pure-Python composer (CSafeLoader stops at
+        # 1000 levels) and chains of merge keys (<<: *a, where a merges b, ...).
+        raise ConfigError([Problem((), "the document is nested, or chains merge keys, too deeply", file)]) from None
     finally:
         loader.dispose()
     return data, lines
@@ -100,17 +111,28 @@ class _Builder:
         self.file = file
         self.lines = lines
         self.count = 0
+        self.aliased = 0  # values built again because an alias repeats them
+        self.repeating = 0  # > 0 while building a node met before (through an alias)
+        self.built: set[int] = set()
         self.active: set[int] = set()  # nodes being built: meeting one again means a recursive alias
 
     def build(self, node: Node, path: Path, line: int) -> Any:
+        if len(path) > MAX_DEPTH:
+            raise self._error(node, f"values are nested more than {MAX_DEPTH} levels deep")
         self.lines.lines[path] = line  # assigned, not setdefault: a key overriding a merged one wins
         self.count += 1
-        if self.count > MAX_NODES:
-            raise self._error(node, f"the document expands to more than {MAX_NODES} values through aliases")
+        # A node met before is built again through an alias or a merge key, and so is everything in it.
+        repeated = id(node) in self.built
+        self.built.add(id(node))
+        self.aliased += repeated or self.repeating > 0
+        if self.count > MAX_NODES or self.aliased > MAX_ALIASED:
+            limit = MAX_NODES if self.count > MAX_NODES else MAX_ALIASED
+            raise self._error(node, f"the document expands to more than {limit} values through aliases")
         if isinstance(node, ScalarNode):
-            return self.loader.construct_object(node, deep=True)
+            return self._scalar(node)
         if id(node) in self.active:
             raise self._error(node, "an alias refers to a value that contains it")
+        self.repeating += repeated
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -121,6 +143,7 @@ class _Builder:
             return self._mapping(node, path)
         finally:
             self.active.discard(id(node))
+            self.repeating -= repeated
 
     def _mapping(self, node: MappingNode, path: Path) -> dict:
         seen: dict[Any, int] = {}
@@ -145,7 +168,22 @@ class _Builder:
     def _key(self, node: Node) -> Any:
         if not isinstance(node, ScalarNode):
             raise self._error(node, "a mapping key must be a plain value, not a mapping or a list")
-        return self.loader.construct_object(node, deep=True)
+        return self._scalar(node)
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+            # PyYAML's constructors trust an explicit tag's value: "!!int x", "!!bool maybe" or "!!timestamp
+            # 2026-13-45" raised ValueError, KeyError or AttributeError out of the loader.
+            short = node.tag.removeprefix("tag:yaml.org,2002:")
+            raise self._error(node, f"{node.value[:80]!r} is not a valid !!{short} value") from None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+            # Numbers are used as floats (thresholds, durations, sizes): float(10**400) raised OverflowError
+            # out of the checks' validators instead of a problem here.
+            shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+            raise self._error(node, f"the number {shown} is too large (at most about 1.8e308)")
+        return value
 
     def _expect_tag(self, node: Node, tag: str, what: str) -> None:
         if node.tag != tag:

@@ -439,3 +439,43 @@ def test_every_route_documents_its_refusals_and_metrics_is_text(world):
                          ("/api/v1/events/{event_id}/acknowledge", "post")):
         assert {"413", "415", "422"} <= set(document[path][method]["responses"]), path
         assert "requestBody" in document[path][method], path
+
+
+BODY_ROUTES = [("/api/v1/results", "agent"), ("/api/v1/maintenance", "operator"),
+               ("/api/v1/events/{id}/comments", "operator"), ("/api/v1/events/{id}/acknowledge", "operator")]
+
+
+@pytest.mark.parametrize("path, credential", BODY_ROUTES)
+@pytest.mark.parametrize("body", ["[" * 5000 + "]" * 5000, '{"a":' * 5000 + "1" + "}" * 5000],
+                         ids=["lists", "objects"])
+def test_a_deeply_nested_body_is_refused_at_parsing_and_changes_nothing(world, path, credential, body):
+    """JSON nested 5,000 levels deep (in 10-20 kB) stops at the parser's depth limit with a 4xx that says so,
+    before any model or the store sees it."""
+    path = path.format(id=world.event_ids[-1])
+    before = snapshot(world.store)
+    response = world.client().post(path, content=body, headers={**world.headers(credential),
+                                                                 "Content-Type": "application/json"})
+    assert response.status_code in (400, 422), response.text
+    assert "recursion limit exceeded" in response.text
+    assert not Diff(before, snapshot(world.store)).tables()
+
+
+@pytest.mark.parametrize("path, credential", BODY_ROUTES)
+def test_an_oversized_body_is_a_413_and_changes_nothing(world, path, credential):
+    """Over the route's limit (64 KiB for the console's routes, max_body_bytes [10 MiB] for pushes), even
+    without a Content-Length (streamed in chunks)."""
+    path = path.format(id=world.event_ids[-1])
+    size = 11 * 1024 * 1024 if path == "/api/v1/results" else 70 * 1024
+
+    def chunks():
+        yield b'{"text": "'
+        for _ in range(size // 65536):
+            yield b"x" * 65536
+        yield b'"}'
+
+    before = snapshot(world.store)
+    response = world.client().post(path, content=chunks(), headers={**world.headers(credential),
+                                                                   "Content-Type": "application/json"})
+    assert response.status_code == 413, response.text
+    assert "over the limit" in response.json()["detail"]
+    assert not Diff(before, snapshot(world.store)).tables()
