@@ -139,7 +139,8 @@ def _read_file(path: Path, problems: list[str]) -> dict[str, tuple[Any, str, Pat
         return {}
     except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
         # PyYAML's constructors trust an explicit tag: "!!int x" or "!!timestamp 2026-13-45" raise these.
-        problems.append(f"{path}: not valid YAML: a value cannot be read as its explicit tag (such as !!int)")
+        problems.append(f"{path}: not valid YAML: a value cannot be read as its type (a number of thousands of "
+                        "digits, or a value its explicit tag such as !!int cannot read)")
         return {}
     except RecursionError:
         problems.append(f"{path}: not valid YAML: nested too deeply")
@@ -297,7 +298,7 @@ def _boolean(value: Any, where: str, problems: list[str]) -> bool | None:
 def _integer(value: Any, where: str, low: int, high: int, problems: list[str]) -> int | None:
     if value is None:
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 20:  # int() stops at 4,300
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         problems.append(f"{where}: expected a whole number from {low} to {high} (got {_shown(value)})")

@@ -5,6 +5,7 @@ plain dicts, lists and scalars from it, remembering the line of each node under 
 """
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+_INT = "tag:yaml.org,2002:int"
+_DIGITS = re.compile(r"[-+]?[0-9][0-9_]*")
 
 # Aliases can make a small file expand enormously ("billion laughs"); nothing we read is this big.
 MAX_NODES = 1_000_000
@@ -171,18 +174,21 @@ class _Builder:
         return self._scalar(node)
 
     def _scalar(self, node: ScalarNode) -> Any:
+        shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+        too_large = f"the number {shown} is too large (at most about 1.8e308)"
         try:
             value = self.loader.construct_object(node, deep=True)
         except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+            if node.tag == _INT and _DIGITS.fullmatch(node.value):  # past Python's 4,300 digits for int()
+                raise self._error(node, too_large) from None
             # PyYAML's constructors trust an explicit tag's value: "!!int x", "!!bool maybe" or "!!timestamp
             # 2026-13-45" raised ValueError, KeyError or AttributeError out of the loader.
             short = node.tag.removeprefix("tag:yaml.org,2002:")
-            raise self._error(node, f"{node.value[:80]!r} is not a valid !!{short} value") from None
+            raise self._error(node, f"{shown!r} is not a valid !!{short} value") from None
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
             # Numbers are used as floats (thresholds, durations, sizes): float(10**400) raised OverflowError
             # out of the checks' validators instead of a problem here.
-            shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
-            raise self._error(node, f"the number {shown} is too large (at most about 1.8e308)")
+            raise self._error(node, too_large)
         return value
 
     def _expect_tag(self, node: Node, tag: str, what: str) -> None:

@@ -102,7 +102,7 @@ TRICKY = ["", " ", "~", "null", "yes", "no", "on", "0x1F", "0o17", "1e999", "-1e
           "12:30:00", "2026-11-23", "2026-11-23T08:00:00+08:00", "*", "&a", "!!binary aGk=", "{env: }",
           "'", '"', "[", "{", "%", "@", "`", "|", ">", "#", "- x", "a: b", "\t", "\u00a0", "\u200b", "\ufeff",
           "巡检", "..", "../../etc/passwd", "/dev/zero", "\\\\server\\share", "a" * 5000, "web[0:99999999999]",
-          "web[01:10]:22", "[::1]:99999", "~(", "*" * 300, "{{ notices", "{% for %}", "0" * 400 + "1",
+          "web[01:10]:22", "[::1]:99999", "~(", "*" * 300, "{{ notices", "{% for %}", "0" * 400 + "1", "9" * 5000,
           "pat_" + "A" * 43]
 SCALARS = st.one_of(
     st.none(), st.booleans(),
@@ -399,6 +399,17 @@ def test_a_value_that_its_explicit_tag_cannot_read_is_a_config_error_with_its_li
     assert (problem.file, problem.line) == (str(file), 4)
 
 
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_a_number_beyond_float_range_is_a_config_error_with_its_line(site, digits):
+    """Past float range, float() in the checks' validators overflowed; past 4,300 digits int() itself refuses."""
+    file = site / "huge-number.yaml"
+    file.write_text(f"all:\n  vars:\n    ok: 1\n    x: {'9' * digits}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"the number 9{40}\.\.\. is too large") as caught:
+        load_inventory(file)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line) == (str(file), 4)
+
+
 @pytest.mark.parametrize("entry", ["web[1:200000]", "web[0:99999999999]", "r[0:999][0:999]"])
 def test_a_host_range_of_more_than_100000_hosts_is_refused_naming_it(site, entry):
     """"web[0:99999999999]" was expanded name by name until memory ran out."""
@@ -438,6 +449,20 @@ def test_agent_config_with_a_huge_spool_size_is_an_agent_config_error(site):
     assert ": max_spool_bytes: expected a size of at least" in problem and len(problem) < 400, problem
 
 
+@pytest.mark.parametrize("quoted", [False, True])
+def test_agent_config_with_a_number_of_thousands_of_digits_is_an_agent_config_error(site, quoted):
+    """int() refuses more than 4,300 digits: a ValueError escaped, from PyYAML or from the whole-number check."""
+    file = site / "agent-digits.yaml"
+    number = "9" * 5000
+    others = {k: v for k, v in AGENT.items() if k != "batch_max_results"}
+    file.write_text(dump(others) + f"batch_max_results: {repr(number) if quoted else number}\n", encoding="utf-8")
+    problem = refusal(file)
+    if quoted:
+        assert ": batch_max_results: expected a whole number from 1 to" in problem and len(problem) < 400, problem
+    else:
+        assert "a number of thousands of digits" in problem
+
+
 def test_agent_config_with_a_huge_interval_is_an_agent_config_error(site):
     """float() of an integer beyond float range: an OverflowError escaped."""
     file = site / "agent-interval.yaml"
@@ -451,7 +476,7 @@ def test_agent_config_with_a_badly_tagged_value_is_an_agent_config_error(site):
     file = site / "agent-tagged.yaml"
     others = {k: v for k, v in AGENT.items() if k != "batch_max_results"}
     file.write_text(dump(others) + "batch_max_results: !!int x\n", encoding="utf-8")
-    assert "not valid YAML: a value cannot be read as its explicit tag" in refusal(file)
+    assert "not valid YAML: a value cannot be read as its type" in refusal(file)
 
 
 def test_agent_config_messages_stay_short_for_an_alias_bomb(site):
