@@ -391,9 +391,14 @@ def test_merging_defaults_into_thousands_of_hosts_still_loads(site):
                                    "!!timestamp soon", "{!!int x: 1}"])
 def test_a_value_that_its_explicit_tag_cannot_read_is_a_config_error_with_its_line(site, value):
     """PyYAML's constructors trust an explicit tag: these raised ValueError, KeyError or AttributeError."""
-    file = site / "tagged.yaml"
+    assert_refused_variable(site, value, "is not a valid !!")
+
+
+def assert_refused_variable(site: Path, value: str, match: str) -> None:
+    """An inventory whose fourth line sets a variable to ``value`` is refused with one problem, on that line."""
+    file = site / "variable.yaml"
     file.write_text(f"all:\n  vars:\n    ok: 1\n    x: {value}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="is not a valid !!") as caught:
+    with pytest.raises(ConfigError, match=match) as caught:
         load_inventory(file)
     [problem] = caught.value.problems
     assert (problem.file, problem.line) == (str(file), 4)
@@ -402,12 +407,7 @@ def test_a_value_that_its_explicit_tag_cannot_read_is_a_config_error_with_its_li
 @pytest.mark.parametrize("digits", [400, 5000])
 def test_a_number_beyond_float_range_is_a_config_error_with_its_line(site, digits):
     """Past float range, float() in the checks' validators overflowed; past 4,300 digits int() itself refuses."""
-    file = site / "huge-number.yaml"
-    file.write_text(f"all:\n  vars:\n    ok: 1\n    x: {'9' * digits}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"the number 9{40}\.\.\. is too large") as caught:
-        load_inventory(file)
-    [problem] = caught.value.problems
-    assert (problem.file, problem.line) == (str(file), 4)
+    assert_refused_variable(site, "9" * digits, r"the number 9{40}\.\.\. is too large")
 
 
 @pytest.mark.parametrize("entry", ["web[1:200000]", "web[0:99999999999]", "r[0:999][0:999]"])
