@@ -79,8 +79,7 @@ class PatrolScheduler:
         self.tasks = PollTasks(store)
         self.poller = Poller(site, store, self.runner, self.holder, poll_lease_seconds)
         self.leading = False
-        self._started = False  # lead() was called once: a later loss of the lease is a loss, not a start
-        self._lost_lease = False  # lost since it was held: regaining it fires what was missed meanwhile
+        self._started = False  # lead() has answered once: getting the lease later is regaining it, not starting
         self.scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
@@ -125,11 +124,9 @@ class PatrolScheduler:
                          if lease.taken_over else "")
             else:
                 log.warning("replica %s lost the scheduler lease to %s", self.holder, lease.holder)
-        regained = lease.held and not self.leading and self._lost_lease
+        regained = lease.held and not self.leading and self._started  # after a while without it
         self.leading = lease.held
-        self._lost_lease = self._lost_lease or (self._started and not lease.held)
         if lease.taken_over or regained:
-            self._lost_lease = False
             self.catch_up()  # the firings nobody could open meanwhile (a dead leader, a database outage)
         self._started = True
         return lease.held
@@ -141,7 +138,6 @@ class PatrolScheduler:
             if self.leading:
                 log.error("cannot renew the scheduler lease: %s", exc)
             self.leading = False
-            self._lost_lease = self._started
             return False
 
     def _safely(self, step) -> None:

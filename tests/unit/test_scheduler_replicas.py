@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from checks.registry import default_registry
 from collector.config.site import SiteWatcher
+from collector.errors import StoreError
 from collector.scheduler import PatrolScheduler
 from collector.store.store import Store
 
@@ -79,6 +80,26 @@ def test_a_silent_leaders_lease_is_taken_over_and_its_missed_firing_fired_once(t
         assert b.poller.work() == 3 and b.close_due() == [run.id]
         assert len(store.run_results(run.id)) == 6
         assert not a.lead()  # a, back, finds the lease taken
+
+
+def test_a_leader_that_regains_its_lease_after_a_database_outage_fires_the_firing_it_missed(tmp_path, monkeypatch):
+    with Store.open(f"sqlite:///{tmp_path}/patrol.db") as store:
+        a, _ = replicas(tmp_path, store, lease=30)
+        assert a.lead() and store.latest_runs() == []  # leading from the start: nothing to make up
+
+        def outage(*args, **kwargs):
+            raise StoreError("sqlite:///patrol.db: the database is away")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(a.leases, "acquire", outage)
+            assert not a._lead_safely() and not a.leading  # the firing meanwhile cannot be opened
+        schedule = a.site.site.playbooks["often"].schedule
+        before = schedule.latest_fire_time(dt.datetime.now(dt.UTC))
+        assert a.lead()  # back, and still its own lease (no take-over): the missed firing is made up
+        [run] = store.latest_runs()
+        assert run.source == "schedule" and run.started_at in {before, schedule.latest_fire_time(dt.datetime.now(
+            dt.UTC))}  # (a firing may fall between the two readings)
+        assert a.lead() and len(store.latest_runs()) == 1  # leading on: no more making up
 
 
 def test_a_dead_pollers_tasks_are_checked_by_another_and_stored_once(tmp_path):
