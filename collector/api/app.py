@@ -98,6 +98,7 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
     app.state.site = site
     app.state.settings = settings
     app.state.registry = registry
+    install_store_outage(app)
     app.state.ingest = IngestMetrics(registry)
 
     @app.get("/healthz", tags=["health"])
@@ -193,6 +194,24 @@ def create_app(store: Store, site: SiteWatcher, settings: ApiSettings | None = N
     return app
 
 
+def install_store_outage(app: FastAPI) -> None:
+    """A store outage answered 503 with Retry-After on every route, API and console alike."""
+    outage = {"logged": 0.0, "refused": 0}
+
+    @app.exception_handler(StoreError)
+    async def store_unavailable(request: Request, exc: StoreError) -> Response:
+        # The database is away (restarting, failing over) or refused the write: nothing was stored, and
+        # agents keep the batch and retry. One log line per 10 s, not a traceback per request.
+        outage["refused"] += 1
+        now = time.monotonic()
+        if now - outage["logged"] >= 10:
+            log.error("store unavailable, %d request(s) answered 503 since the last report: %s", outage["refused"],
+                      exc)
+            outage["logged"], outage["refused"] = now, 0
+        return JSONResponse({"detail": f"the store is unavailable, try again: {exc}"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
+
 def install_console(app: FastAPI, console: Any, *, store: Store, site: SiteWatcher, engine_factory: Callable,
                     policy: Any, settings: ApiSettings, on_change: Callable[[], None]) -> None:
     """The web console under /console: its pages, its stylesheet and its error pages."""
@@ -223,21 +242,6 @@ def install_console(app: FastAPI, console: Any, *, store: Store, site: SiteWatch
     @app.get(PREFIX, include_in_schema=False)
     def console_root() -> RedirectResponse:
         return redirect(f"{PREFIX}/")
-
-    outage = {"logged": 0.0, "refused": 0}
-
-    @app.exception_handler(StoreError)
-    async def store_unavailable(request: Request, exc: StoreError) -> Response:
-        # The database is away (restarting, failing over) or refused the write: nothing was stored, and
-        # agents keep the batch and retry. One log line per 10 s, not a traceback per request.
-        outage["refused"] += 1
-        now = time.monotonic()
-        if now - outage["logged"] >= 10:
-            log.error("store unavailable, %d request(s) answered 503 since the last report: %s", outage["refused"],
-                      exc)
-            outage["logged"], outage["refused"] = now, 0
-        return JSONResponse({"detail": f"the store is unavailable, try again: {exc}"}, status_code=503,
-                            headers={"Retry-After": "5"})
 
     @app.exception_handler(ConsoleRedirect)
     async def to_login(_request: Request, exc: ConsoleRedirect) -> Response:
