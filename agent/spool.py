@@ -266,8 +266,7 @@ class Spool:
     def _make_current(self, line_bytes: int) -> None:
         """An open segment that takes a line of ``line_bytes`` (an empty one takes any line)."""
         current = self._current
-        if current is not None and current.count and (
-                current.count >= self.batch_max_results or current.size + line_bytes > self._segment_limit):
+        if current is not None and current.count and self._overflows(current.count, current.size, line_bytes):
             self._seal_current()
         if self._current is None:
             self._open_segment()
@@ -277,10 +276,14 @@ class Spool:
         assert self._current is not None
         count, size, take = self._current.count or 0, self._current.size, 0
         for line in lines[start:]:
-            if take and (count >= self.batch_max_results or size + len(line) > self._segment_limit):
+            if take and self._overflows(count, size, len(line)):
                 break
             take, count, size = take + 1, count + 1, size + len(line)
         return take
+
+    def _overflows(self, count: int, size: int, line_bytes: int) -> bool:
+        """Whether a segment of ``count`` records and ``size`` bytes is too full for one more line."""
+        return count >= self.batch_max_results or size + line_bytes > self._segment_limit
 
     def _open_segment(self) -> None:
         seq = self.state["next_segment"]
