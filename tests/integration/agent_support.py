@@ -296,13 +296,16 @@ class AgentProcess:
             self._log.close()
 
 
-def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition") -> None:
+def wait_until(predicate, timeout: float = 20.0, what: str = "condition", interval: float = 0.05):
+    """Poll ``predicate`` until it returns something true; that value, or AssertionError naming ``what``."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s")
         time.sleep(interval)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 def spooled_keys(spool: Path) -> list[tuple[str, str, str, str | None]]:

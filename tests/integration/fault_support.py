@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import threading
-import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,18 +182,6 @@ class HangSwitch:
 
 
 # -- waiting and the figures ------------------------------------------------------------------------------
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    """Poll ``predicate`` until it returns something true; that value, or AssertionError naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(interval)
 
 
 def print_figures(title: str, figures: dict[str, object]) -> None:

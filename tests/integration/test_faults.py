@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .agent_support import AgentProcess
+from .agent_support import AgentProcess, wait_until
 from .collector_support import Collector, batch, result
 from .fault_support import (
     HangSwitch,
@@ -33,7 +33,6 @@ from .fault_support import (
     read_segment,
     spool_segments,
     unix_time,
-    wait_for,
 )
 from .notify_support import Receiver
 from .pg import start_postgres
@@ -97,7 +96,7 @@ def test_postgresql_restart_loses_nothing_acknowledged_and_the_collector_recover
         agents = {name: start_agent(tmp_path, collector, name, tmp_path / f"spool-{name}") for name in AGENTS}
         for agent in agents.values():
             agent.wait_for("plan: 2 checks")
-        wait_for(lambda: {r.target for r in store.agent_results()} == set(AGENTS), 30, "both agents delivering")
+        wait_until(lambda: {r.target for r in store.agent_results()} == set(AGENTS), 30, "both agents delivering")
 
         figures: dict[str, object] = {}
         windows = []  # (down, back) of each outage, Unix time
@@ -125,10 +124,10 @@ def test_postgresql_restart_loses_nothing_acknowledged_and_the_collector_recover
             windows.append((down, back))
             waiting = {a: set(spool_segments(tmp_path / f"spool-{a}")) for a in AGENTS}  # the backlog now
 
-            accepted_at = wait_for(lambda back=back: _first_accepted(store, back), 60,
-                                   f"a push accepted after PostgreSQL came back ({mode})")
-            wait_for(lambda waiting=waiting: not any(p.exists() for files in waiting.values() for p in files), 60,
-                     f"the agents' backlog from the outage delivered ({mode})")
+            accepted_at = wait_until(lambda back=back: _first_accepted(store, back), 60,
+                                     f"a push accepted after PostgreSQL came back ({mode})")
+            wait_until(lambda waiting=waiting: not any(p.exists() for files in waiting.values() for p in files), 60,
+                       f"the agents' backlog from the outage delivered ({mode})")
             drained = time.time()
             again = collector.push(probe)  # the same batch id as during the outage: it was never acknowledged
             assert again.status_code == 200 and again.json()["duplicate"] is False, again.text
@@ -153,8 +152,8 @@ def test_postgresql_restart_loses_nothing_acknowledged_and_the_collector_recover
         for n in range(2):  # open_after: 2
             answer = collector.push(batch("web01", [critical("/after-restart", n)], batch_id=f"after-restart-{n}"))
             assert answer.status_code == 200, answer.text
-        wait_for(lambda: [e for e in events(collector) if e["item"] == "/after-restart"], 30,
-                 "an event from results pushed after the restarts")
+        wait_until(lambda: [e for e in events(collector) if e["item"] == "/after-restart"], 30,
+                   "an event from results pushed after the restarts")
         figures["event in the API after the push (s)"] = time.monotonic() - pushed
 
         runs_before = len(_scheduled_runs(store))
@@ -229,7 +228,7 @@ def test_a_full_spool_disk_drops_the_oldest_counted_and_delivers_the_rest(tmp_pa
         store = StoreReader(collector.db)
         agent = start_agent(tmp_path, collector, "web01", disk.path)
         agent.wait_for("plan: 18 checks")
-        wait_for(lambda: store.agent_results(), 30, "a first delivery")
+        wait_until(lambda: store.agent_results(), 30, "a first delivery")
         collector.kill(signal.SIGTERM)  # the collector is gone: the spool grows
         down = time.monotonic()
 
@@ -254,7 +253,7 @@ def test_a_full_spool_disk_drops_the_oldest_counted_and_delivers_the_rest(tmp_pa
             assert agent.proc.poll() is None, f"the agent exited when its disk filled:\n{agent.log()[-3000:]}"
             return "spool disk full" in agent.log()
 
-        wait_for(full, 120, "the agent saying its spool disk is full", interval=0.2)
+        wait_until(full, 120, "the agent saying its spool disk is full", interval=0.2)
         filled = time.monotonic()
         full_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
         cpu_before = cpu_seconds(agent.proc.pid)
@@ -273,7 +272,7 @@ def test_a_full_spool_disk_drops_the_oldest_counted_and_delivers_the_rest(tmp_pa
         collector.start()
         back = time.monotonic()
         waiting = set(spool_segments(disk.path))
-        wait_for(lambda: not any(p.exists() for p in waiting), 60, "the spool delivered after the collector's return")
+        wait_until(lambda: not any(p.exists() for p in waiting), 60, "the spool delivered after the collector's return")
         drained = time.monotonic() - back
         assert agent.terminate() == 0, agent.log()[-3000:]
         status = final_status(agent.log())
@@ -364,27 +363,27 @@ def test_a_hanging_channel_holds_up_neither_pushes_nor_events_nor_the_other_chan
             second = [f"/fault{n}" for n in range(5, 7)]
             third = [f"/fault{n}" for n in range(7, 9)]
             open_events(first, "first")
-            wait_for(lambda: set(first) <= {e["item"] for e in events(collector)}, 30, "events of the first pushes")
-            wait_for(lambda: set(first) <= set(opened(healthy)), 30, "the healthy channel's first notices")
-            wait_for(lambda: stuck.requests, 30, "a first try to the hanging channel")
+            wait_until(lambda: set(first) <= {e["item"] for e in events(collector)}, 30, "events of the first pushes")
+            wait_until(lambda: set(first) <= set(opened(healthy)), 30, "the healthy channel's first notices")
+            wait_until(lambda: stuck.requests, 30, "a first try to the hanging channel")
             open_events(second, "second")  # while the stuck channel waits for its answer
-            wait_for(lambda: set(first + second) <= {e["item"] for e in events(collector)}, 30,
-                     "events while a channel hangs")
-            wait_for(lambda: set(first + second) <= set(opened(healthy)), 30, "the healthy channel while one hangs")
+            wait_until(lambda: set(first + second) <= {e["item"] for e in events(collector)}, 30,
+                       "events while a channel hangs")
+            wait_until(lambda: set(first + second) <= set(opened(healthy)), 30, "the healthy channel while one hangs")
             # The first message is given up after its 3 tries; then the next one goes: recover during its try.
-            ids = wait_for(lambda: len({r.headers["Patrol-Delivery"] for r in stuck.requests}) >= 2 and
-                           [r.headers["Patrol-Delivery"] for r in stuck.requests], 60,
-                           "the hanging channel moving on to its next message")
+            ids = wait_until(lambda: len({r.headers["Patrol-Delivery"] for r in stuck.requests}) >= 2 and
+                             [r.headers["Patrol-Delivery"] for r in stuck.requests], 60,
+                             "the hanging channel moving on to its next message")
             tries_while_hanging = Counter(ids)
             unanswered = [r for r in stuck.requests if r.answer != 200]
             gaps = [b.at - a.at for a, b in zip(stuck.requests, stuck.requests[1:], strict=False)]
             switch.recover()
             recovered = time.monotonic()
             open_events(third, "third")
-            wait_for(lambda: set(second + third) <= set(opened(stuck, answered=True)), 60,
-                     "the recovered channel's notices")
+            wait_until(lambda: set(second + third) <= set(opened(stuck, answered=True)), 60,
+                       "the recovered channel's notices")
             delivered_after = time.monotonic() - recovered
-            wait_for(lambda: set(first + second + third) <= set(opened(healthy)), 30, "the healthy channel's last")
+            wait_until(lambda: set(first + second + third) <= set(opened(healthy)), 30, "the healthy channel's last")
             time.sleep(3)  # would a given-up message come back? (a try would be due within max_backoff)
 
             log = collector.log()
